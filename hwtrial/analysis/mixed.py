@@ -112,14 +112,25 @@ class MixedModelResult:
 
 
 @dataclass(frozen=True)
-class _Profile:
-    """Exact profiled criterion of a random-intercept model (sufficient statistics)."""
+class RandomInterceptProfile:
+    """Exact ``-2 log L`` of a random-intercept model profiled over beta and sigma^2.
+
+    A function of the variance ratio ``gamma = var_group / var_resid`` alone (lme4's
+    ``devfun`` in ``theta = sqrt(gamma)``); build it with :meth:`from_data`.
+    """
 
     y: np.ndarray
     X: np.ndarray
     codes: np.ndarray
     sizes: np.ndarray
     reml: bool
+
+    @classmethod
+    def from_data(cls, y, X, groups, reml: bool = True) -> RandomInterceptProfile:
+        """Profile for outcome ``y``, design ``X`` and group labels ``groups``."""
+        codes = np.unique(np.asarray(groups), return_inverse=True)[1]
+        return cls(np.asarray(y, float), np.asarray(X, float), codes,
+                   np.bincount(codes).astype(float), bool(reml))
 
     def gls(self, gamma: float) -> tuple[np.ndarray, np.ndarray, float, float]:
         """GLS fit at variance ratio ``gamma``: beta, (X'V^-1X)^-1, sigma2, criterion."""
@@ -154,7 +165,7 @@ class _Profile:
         return float(np.exp(res.x)), float(res.fun)
 
 
-def _start(profile: _Profile, start: Any) -> np.ndarray | None:
+def _start(profile: RandomInterceptProfile, start: Any) -> np.ndarray | None:
     """Packed statsmodels start (square root of the ratio) for a named start."""
     if start is None:
         return None
@@ -168,7 +179,7 @@ def _start(profile: _Profile, start: Any) -> np.ndarray | None:
     return np.array([np.sqrt(float(start))])
 
 
-def _one_run(model: MixedLM, profile: _Profile, method: str, start: Any) -> dict[str, Any]:
+def _one_run(model: MixedLM, profile: RandomInterceptProfile, method: str, start: Any) -> dict[str, Any]:
     """Fit statsmodels once and judge the fit against the exact profile."""
     run: dict[str, Any] = {"method": method, "start": start}
     with warnings.catch_warnings(record=True) as caught:
@@ -189,7 +200,7 @@ def _one_run(model: MixedLM, profile: _Profile, method: str, start: Any) -> dict
     return run
 
 
-def _gradient(profile: _Profile, gamma: float) -> float:
+def _gradient(profile: RandomInterceptProfile, gamma: float) -> float:
     """d criterion / d log(gamma) (interior) or d criterion / d gamma at the boundary."""
     if gamma < BOUNDARY_RATIO:
         h = 1e-7
@@ -217,7 +228,7 @@ def _fixed_estimates(names, beta, se, n, level, method) -> tuple[Estimate, ...]:
     return tuple(out)
 
 
-def _choose(runs: list[dict[str, Any]], profile: _Profile) -> dict[str, Any]:
+def _choose(runs: list[dict[str, Any]], profile: RandomInterceptProfile) -> dict[str, Any]:
     """Best passing run; raise ConvergenceError if none passes or the reference beats it."""
     ok = [r for r in runs if _acceptable(r)]
     ref_gamma, ref_crit = profile.best()
@@ -271,18 +282,22 @@ def fit_random_intercept(y, X, groups, names, *, reml: bool = True, level: float
     level = check_level(level)
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
-    labels, codes = np.unique(np.asarray(groups), return_inverse=True)
+    labels = np.unique(np.asarray(groups))
     if not runs:
         raise ValueError("runs must name at least one optimiser run")
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("X must have full column rank (check the design)")
-    profile = _Profile(y, X, codes, np.bincount(codes).astype(float), bool(reml))
-    model = MixedLM(y, X, codes, exog_re=np.ones((len(y), 1)))
+    profile = RandomInterceptProfile.from_data(y, X, groups, reml)
+    model = MixedLM(y, X, profile.codes, exog_re=np.ones((len(y), 1)))
     best = _choose([_one_run(model, profile, m, s) for m, s in runs], profile)
     fit = best["fit"]
     sigma2 = float(fit.scale)
     method = f"lmm_{'reml' if reml else 'ml'}_wald_z"
-    fixed = _fixed_estimates(names, fit.fe_params, fit.bse_fe, len(labels), level, method)
+    # SEs conditional on the variance components, sigma^2 (X'V^-1 X)^-1, as lme4's vcov():
+    # statsmodels' bse_fe come from the full observed Hessian, whose fixed/variance cross
+    # terms are not zero for REML with unequal group sizes (they differ from lme4 by ~1e-3).
+    se = np.sqrt(sigma2 * np.diag(best["gls"][1]))
+    fixed = _fixed_estimates(names, fit.fe_params, se, len(labels), level, method)
     return MixedModelResult(
         fixed=fixed, group_variance=best["gamma"] * sigma2, residual_variance=sigma2,
         criterion=best["criterion"], reml=bool(reml), on_boundary=best["gamma"] < BOUNDARY_RATIO,
@@ -290,7 +305,7 @@ def fit_random_intercept(y, X, groups, names, *, reml: bool = True, level: float
         diagnostics=best["diagnostics"])
 
 
-def arm_time_design(data: pd.DataFrame, *, arm: str = "arm", time: str = "time",
+def arm_time_design(data: pd.DataFrame, *, arm: str = "arm", time: str | None = "time",
                     covariates=(), time_categorical: bool = False,
                     reference: str | None = None) -> tuple[np.ndarray, list[str]]:
     """Design matrix for ``outcome ~ arm * time + covariates`` (treatment coding).
@@ -298,9 +313,9 @@ def arm_time_design(data: pd.DataFrame, *, arm: str = "arm", time: str = "time",
     Columns are ``Intercept``, ``arm[<level>]`` per non-reference arm, ``time`` (or
     ``time[<t>]`` per non-first time when ``time_categorical``), the covariates, then the
     ``arm[..]:time..`` interactions (lme4's column order). ``reference`` defaults to the
-    first arm in sorted order.
+    first arm in sorted order. ``time=None`` gives ``arm + covariates`` (one row per unit).
     """
-    for col in (arm, time, *covariates):
+    for col in (arm, *([time] if time else []), *covariates):
         if col not in data.columns:
             raise ValueError(f"column {col!r} is missing from data")
     arms = sorted(data[arm].astype(str).unique())
@@ -309,7 +324,9 @@ def arm_time_design(data: pd.DataFrame, *, arm: str = "arm", time: str = "time",
         raise ValueError(f"reference {reference!r} is not an arm in the data")
     a_cols = {f"{arm}[{a}]": (data[arm].astype(str) == a).to_numpy(float)
               for a in arms if a != reference}
-    if time_categorical:
+    if time is None:
+        t_cols = {}
+    elif time_categorical:
         levels = sorted(data[time].unique())
         t_cols = {f"{time}[{t}]": (data[time] == t).to_numpy(float) for t in levels[1:]}
     else:

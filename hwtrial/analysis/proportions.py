@@ -68,6 +68,8 @@ def risk_difference(x1, n1, x2, n2, level: float = 0.95) -> Estimate:
     FALSE)``), so it agrees with :func:`two_proportion_test`; ``se`` is None because the
     interval is not Wald-type.
     """
+    _check_counts(x1, n1, "x1")
+    _check_counts(x2, n2, "x2")
     l1, u1 = wilson_ci(x1, n1, level)
     l2, u2 = wilson_ci(x2, n2, level)
     p1, p2 = x1 / n1, x2 / n2

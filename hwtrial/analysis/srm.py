@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+_TINY = float(np.finfo(float).tiny)
+
 
 @dataclass(frozen=True)
 class SrmResult:
@@ -32,7 +34,8 @@ class SrmResult:
     df : int
         Number of arms minus one.
     p_value : float
-        Upper-tail chi-square probability.
+        Upper-tail chi-square probability. Never exactly 0: a probability below the
+        smallest normal double (about 2.2e-308) is reported as that value, an upper bound.
     threshold : float
         Flagging threshold.
     flagged : bool
@@ -83,7 +86,7 @@ def srm_check(
         raise ValueError("counts must be non-negative")
     expected = obs.sum() * w / w.sum()
     chi2 = float(((obs - expected) ** 2 / expected).sum()) if obs.sum() else 0.0
-    p = float(stats.chi2.sf(chi2, obs.size - 1))
+    p = max(float(stats.chi2.sf(chi2, obs.size - 1)), _TINY)
     return SrmResult(arms, tuple(int(o) for o in obs), tuple(float(e) for e in expected),
                      chi2, obs.size - 1, p, threshold, p < threshold)
 

@@ -128,19 +128,35 @@ class Score:
 
 
 def resolve_instrument(instrument: Mapping[str, Any]) -> dict[str, Any]:
-    """Full instrument definition: builtin base (if any) with the study's keys over it."""
+    """Full instrument definition: builtin base (if any) with the study's keys over it.
+
+    Keys the study sets to ``None`` count as not given (so a ``safety: null`` cannot
+    silently switch off the PHQ-9 item-9 alert). Raises ``ValueError`` for an unknown
+    builtin, no items, or a safety rule naming an item the instrument does not have.
+    """
     name = instrument.get("builtin")
     if name is not None and name not in BUILTINS:
         raise ValueError(f"unknown builtin instrument {name!r}; known: {sorted(BUILTINS)}")
     merged = copy.deepcopy(BUILTINS[name]) if name else {}
-    study = copy.deepcopy(dict(instrument))
-    scoring = {**merged.get("scoring", {}), **study.pop("scoring", {})}
+    study = {k: copy.deepcopy(v) for k, v in instrument.items() if v is not None}
+    scoring = {**merged.get("scoring", {}), **(study.pop("scoring", {}) or {})}
     merged.update(study)
     merged["scoring"] = scoring
     merged["bands"] = study.get("bands") or scoring.get("bands") or merged.get("bands") or []
     if not merged.get("items"):
         raise ValueError(f"instrument {merged.get('key')!r} has no items")
+    keys = {item["key"] for item in merged["items"]}
+    for rule in _rules(merged.get("safety")):
+        if rule.get("item") not in keys:
+            raise ValueError(
+                f"instrument {merged.get('key')!r}: safety item {rule.get('item')!r} "
+                f"is not one of its items"
+            )
     return merged
+
+
+def _rules(safety: Any) -> list[Mapping[str, Any]]:
+    return [safety] if isinstance(safety, Mapping) else list(safety or [])
 
 
 def _check_answers(items: Sequence[Mapping[str, Any]], answers: Mapping[str, Any]) -> None:
@@ -159,10 +175,9 @@ def _check_answers(items: Sequence[Mapping[str, Any]], answers: Mapping[str, Any
             )
 
 
-def _safety(rules: Any, answers: Mapping[str, Any]) -> tuple[str, ...]:
-    rules = [rules] if isinstance(rules, Mapping) else list(rules or [])
+def _safety(safety: Any, answers: Mapping[str, Any]) -> tuple[str, ...]:
     alerts = []
-    for rule in rules:
+    for rule in _rules(safety):
         value = answers.get(rule["item"])
         if value is not None and value >= rule.get("threshold", 1):
             alerts.append(rule["item"])

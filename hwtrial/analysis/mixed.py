@@ -307,13 +307,14 @@ def fit_random_intercept(y, X, groups, names, *, reml: bool = True, level: float
 
 def arm_time_design(data: pd.DataFrame, *, arm: str = "arm", time: str | None = "time",
                     covariates=(), time_categorical: bool = False,
-                    reference: str | None = None) -> tuple[np.ndarray, list[str]]:
+                    reference: str | None = None,
+                    interaction: bool = True) -> tuple[np.ndarray, list[str]]:
     """Design matrix for ``outcome ~ arm * time + covariates`` (treatment coding).
 
     Columns are ``Intercept``, ``arm[<level>]`` per non-reference arm, ``time`` (or
     ``time[<t>]`` per non-first time when ``time_categorical``), the covariates, then the
     ``arm[..]:time..`` interactions (lme4's column order). ``reference`` defaults to the
-    first arm in sorted order. ``time=None`` gives ``arm + covariates`` (one row per unit).
+    first arm in sorted order. ``interaction=False`` gives main effects only; ``time=None`` gives ``arm + covariates`` (one row per unit).
     """
     for col in (arm, *([time] if time else []), *covariates):
         if col not in data.columns:
@@ -333,7 +334,8 @@ def arm_time_design(data: pd.DataFrame, *, arm: str = "arm", time: str | None = 
         t_cols = {time: data[time].to_numpy(float)}
     cols = {"Intercept": np.ones(len(data)), **a_cols, **t_cols}
     cols.update({c: data[c].to_numpy(float) for c in covariates})
-    cols.update({f"{a}:{t}": a_cols[a] * t_cols[t] for a in a_cols for t in t_cols})
+    if interaction:
+        cols.update({f"{a}:{t}": a_cols[a] * t_cols[t] for a in a_cols for t in t_cols})
     return np.column_stack(list(cols.values())), list(cols)
 
 

@@ -1,0 +1,97 @@
+"""Load and validate study definitions from files, text or parsed data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from os import PathLike
+from pathlib import Path
+
+from marshmallow import ValidationError
+
+from .checks import cross_check
+from .definition import StudyDefinition
+from .normalise import normalise
+from .problems import PathTuple, Problem, StudyDefinitionError, flatten_messages, format_path
+from .schema import StudySchema
+from .yamlsource import duplicate_keys, locate, parse_text
+
+
+def load_study_file(path: str | PathLike) -> StudyDefinition:
+    """Load and validate a study file (YAML, or JSON).
+
+    Raises
+    ------
+    StudyDefinitionError
+        Listing every problem, with lines; also when the file cannot be read.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudyDefinitionError([Problem(source, "<file>", str(exc))]) from None
+    return load_study_text(text, source)
+
+
+def load_study_text(text: str, source: str = "<input>") -> StudyDefinition:
+    """Load and validate study text (YAML or JSON), e.g. an API upload.
+
+    Raises
+    ------
+    StudyDefinitionError
+        Syntax errors with line and column; validation problems with lines.
+    """
+    data, node, problems = parse_text(text, source)
+    if problems:
+        raise StudyDefinitionError(problems)
+    return _build(data, source, node)
+
+
+def load_study_data(data: dict, source: str = "<input>") -> StudyDefinition:
+    """Validate an already-parsed study (a JSON body, or stored ``StudyDefinition.data``).
+
+    Raises
+    ------
+    StudyDefinitionError
+        Validation problems (without lines: there is no text to point into).
+    """
+    return _build(data, source, None)
+
+
+def validate_paths(paths: Iterable[str | PathLike]) -> list[Problem]:
+    """Validate study files; returns every problem in every file (empty: all valid)."""
+    problems = []
+    for path in paths:
+        try:
+            load_study_file(path)
+        except StudyDefinitionError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
+def _build(data, source: str, node) -> StudyDefinition:
+    if not isinstance(data, dict):
+        raise StudyDefinitionError([Problem(source, "<root>", "a study must be a mapping of keys",
+                                            *locate(node, ()))])
+    pairs = [(path, f"duplicate key {path[-1]!r}") for path, _ in duplicate_keys(node)]
+    try:
+        loaded = StudySchema().load(data)
+    except ValidationError as exc:
+        pairs += flatten_messages(exc.messages)
+        normalised = None
+    else:
+        normalised, found = normalise(loaded)
+        pairs += found
+        if not found:
+            pairs += cross_check(normalised)
+    if pairs:
+        raise StudyDefinitionError([_problem(source, node, data, p, m) for p, m in pairs])
+    return StudyDefinition(normalised, source)
+
+
+def _problem(source: str, node, data: dict, path: PathTuple, message: str) -> Problem:
+    where = path
+    if path[:1] == ("arms",) and "arms" not in data and "factors" in data:
+        # Factorial cells are derived, so point at the factors that made them.
+        where = ("factors",)
+    line, column = locate(node, where)
+    return Problem(source, format_path(path), message, line, column)

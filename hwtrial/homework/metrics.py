@@ -4,7 +4,9 @@ Pure: takes the stored events, the submitted values and the self-review answers.
 
 Events are ``{id, type, client_time, server_time, field?, payload?}`` with aware
 datetimes. Clients retry and batch-upload, so events are first de-duplicated by ``id``
-(the first copy is kept) and then ordered by ``client_time`` (``server_time`` breaks ties).
+(the copy that reached the server first is kept) and then ordered by ``client_time``;
+events at the same instant are ordered interactions, ends, starts, so the result never
+depends on the order the rows arrive in.
 
 Active time
     The page is *active* from an ``opened``/``focus`` event until the next ``blur``,
@@ -58,6 +60,7 @@ _STARTS = {"opened", "focus"}
 _ENDS = {"blur", "page_hidden", "submitted"}
 _INTERACTIONS = _STARTS | _ENDS | {"field_changed", "self_review_answered", "started"}
 _FIRST_WORK = {"started", "field_changed"}
+_TIE_RANK = {**dict.fromkeys(_ENDS, 1), **dict.fromkeys(_STARTS, 2)}
 #: Keys read from the self-review answers and submission.
 REFLECTION_KEY, USEFULNESS_KEY, EFFORT_KEY = "reflection", "usefulness", "effort"
 DEPTH_WORDS = 20
@@ -113,17 +116,26 @@ def _aware(dt: Any, name: str) -> datetime:
     return dt
 
 
+def _received(event: Mapping[str, Any]) -> tuple[bool, datetime]:
+    server = event.get("server_time")
+    return (server is None, server or event["client_time"])
+
+
 def _ordered(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    seen: set[Any] = set()
-    kept = []
+    """De-duplicated events in a canonical order that does not depend on input order."""
+    kept: dict[Any, Mapping[str, Any]] = {}
     for event in events:
-        if event["id"] in seen:
-            continue
-        seen.add(event["id"])
         _aware(event["client_time"], f"event {event['id']!r} client_time")
-        kept.append(event)
-    kept.sort(key=lambda e: (e["client_time"], e.get("server_time") or e["client_time"]))
-    return kept
+        # A retried event is stored twice with different server times: keep the first
+        # arrival, whatever order the rows come in, so the offset estimate is stable.
+        if event["id"] not in kept or _received(event) < _received(kept[event["id"]]):
+            kept[event["id"]] = event
+    # Same-instant ties: interactions, then ends, then starts - a blur and a focus at one
+    # instant mean "left and came back", so the page stays active afterwards.
+    return sorted(
+        kept.values(),
+        key=lambda e: (e["client_time"], _TIE_RANK.get(e["type"], 0), _received(e), str(e["id"])),
+    )
 
 
 def _active_seconds(events: Sequence[Mapping[str, Any]], idle_limit: float) -> float:

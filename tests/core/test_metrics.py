@@ -84,7 +84,8 @@ def test_a_retried_event_keeps_its_first_arrival():
     retry = ev(100, "field_changed", eid="e1", server_delay=900)
     for events in ([retry, first], [first, retry]):
         m = derive_metrics(events, None, None, T0)
-        assert (m.delay_to_start_seconds, m.n_duplicates, m.edits) == (100, 1, 1)
+        # offset = 1 s (the first arrival), not 900 s: the delay is 100 + 1
+        assert (m.delay_to_start_seconds, m.n_duplicates, m.edits) == (101, 1, 1)
 
 
 def test_same_instant_blur_and_focus_means_left_and_came_back():

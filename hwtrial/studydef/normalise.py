@@ -24,7 +24,7 @@ def normalise(data: dict) -> tuple[dict, list[tuple]]:
     out = copy.deepcopy(data)
     out["default_locale"] = data["default_locale"] or data["locales"][0]
     out["fractional"] = data.get("fractional")
-    out["arms"], problems = _arms(data)
+    out["arms"], problems = _arms(out)
     out["homework"] = {
         "templates": [expand_template(t) for t in data["homework"]["templates"]],
         "schedule": [complete_schedule(s) for s in data["homework"]["schedule"]],

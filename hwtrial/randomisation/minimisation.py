@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -24,29 +25,52 @@ VARIANTS = ("pocock_simon", "taves")
 _TIE_RTOL = 1e-9
 
 
-def _imbalance(x: list[int], how: str) -> float:
-    """Imbalance of scaled adjusted counts ``x`` (sample variance, as Pocock-Simon)."""
-    if how == "range":
-        return max(x) - min(x)
-    k = len(x)
-    s = sum(x)
-    var = (k * sum(v * v for v in x) - s * s) / (k * (k - 1))
-    return var if how == "variance" else math.sqrt(var)
+def _ps_range(rows, steps, weights):
+    """Weighted total range after a hypothetical allocation to each arm (scaled units).
+
+    Only the candidate arm's count moves, so the new range follows from the current
+    lowest, second-lowest and highest counts without rebuilding each vector.
+    """
+    totals = [0.0] * len(steps)
+    for row, w in zip(rows, weights, strict=True):
+        if not w:
+            continue
+        base = [c * s for c, s in zip(row, steps, strict=True)]
+        ordered = sorted(base)
+        lo, lo2, hi = ordered[0], ordered[1], ordered[-1]
+        for a, b in enumerate(base):
+            v = b + steps[a]
+            new_lo = (v if v < lo2 else lo2) if b == lo else lo
+            totals[a] += w * ((v if v > hi else hi) - new_lo)
+    return totals
+
+
+def _ps_variance(rows, steps, weights, take_sqrt):
+    """Weighted total sample variance (or sd) after a hypothetical allocation to each arm.
+
+    Updates the sum and sum of squares for the one count that moves; the numerator
+    k * sum(x^2) - (sum x)^2 stays an exact integer.
+    """
+    k = len(steps)
+    denom = k * (k - 1)
+    totals = [0.0] * k
+    for row, w in zip(rows, weights, strict=True):
+        if not w:
+            continue
+        base = [c * s for c, s in zip(row, steps, strict=True)]
+        total, squares = sum(base), sum(b * b for b in base)
+        for a, b in enumerate(base):
+            s = steps[a]
+            var = (k * (squares + (2 * b + s) * s) - (total + s) ** 2) / denom
+            totals[a] += w * (math.sqrt(var) if take_sqrt else var)
+    return totals
 
 
 def _pocock_simon(rows, steps, weights, how):
     """Weighted total imbalance if the new participant joined each arm (scaled units)."""
-    k = len(steps)
-    totals = [0.0] * k
-    for row, w in zip(rows, weights, strict=True):
-        if w == 0:
-            continue
-        base = [c * s for c, s in zip(row, steps, strict=True)]
-        for a in range(k):
-            base[a] += steps[a]
-            totals[a] += w * _imbalance(base, how)
-            base[a] -= steps[a]
-    return totals
+    if how == "range":
+        return _ps_range(rows, steps, weights)
+    return _ps_variance(rows, steps, weights, take_sqrt=how == "sd")
 
 
 def _taves(rows, steps, weights):
@@ -90,6 +114,17 @@ def _check_options(factor_levels, weights, imbalance, variant, p):
     if any(not (math.isfinite(x) and x >= 0) for x in w) or not any(w):
         raise ValueError(f"weights must be finite, non-negative, not all zero and cover every factor, got {dict(weights)!r}")
     return levels, w
+
+
+@lru_cache(maxsize=64)
+def _prepared(arms: tuple, ratios: tuple) -> tuple[tuple[str, ...], tuple[int, ...], int, list[int]]:
+    """Validated arms and ratios, L = lcm(ratios) and the scaled step L / ratio per arm.
+
+    Cached because the service calls with the same design on every allocation.
+    """
+    arms_t, ratios_t = check_arms(arms, ratios)
+    big = math.lcm(*ratios_t)
+    return arms_t, ratios_t, big, [big // r for r in ratios_t]
 
 
 def _as_counts(arms_t, counts) -> MinimisationCounts:
@@ -143,11 +178,9 @@ def minimise(
         ``minimising_arms``, ``took_minimising``, ``variant``, ``p``.
     """
     rng = np.random.default_rng(rng)
-    arms_t, ratios_t = check_arms(arms, ratios)
+    arms_t, ratios_t, big, steps = _prepared(tuple(arms), tuple(ratios))
     levels, w = _check_options(factor_levels, weights, imbalance, variant, p)
     counts = _as_counts(arms_t, counts)
-    big = math.lcm(*ratios_t)
-    steps = [big // r for r in ratios_t]
     rows = [counts.row(f, lv) for f, lv in levels.items()]
     if variant == "taves":
         totals, unit = _taves(rows, steps, w), big

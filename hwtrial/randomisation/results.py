@@ -12,10 +12,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
 
 def _freeze(value: Any) -> Any:
     """Read-only copy of nested dicts/lists so diagnostics cannot be edited later."""
-    if isinstance(value, Mapping):
+    # Exact type checks first: this runs on every allocation and ABC checks are slow.
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return MappingProxyType({k: _freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
         return tuple(_freeze(v) for v in value)

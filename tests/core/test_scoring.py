@@ -105,6 +105,8 @@ def test_phq9_against_r_reference(answers, total, exact, band):
 def test_prorating_rounds_half_up_and_bands_the_rounded_total():
     s = score(PHQ, phq(3, 3, 0, 0, 0, 0, 3, None, 3))  # 12 / 8 * 9 = 13.5
     assert (s.total_unrounded, s.total, s.band, s.prorated) == (13.5, 14, "moderate", True)
+    s = score(PHQ, phq(1, 1, 1, 1, 0, 0, 0, 0, None))  # 4 / 8 * 9 = 4.5: half-even gives 4
+    assert (s.total_unrounded, s.total, s.band) == (4.5, 5, "mild")
     s = score(PHQ, phq(1, 3, 1, 1, 1, 3, None, 3, 0))  # 14.625: "moderate" if not rounded
     assert (s.total, s.band) == (15, "moderately_severe")
 

@@ -1,0 +1,86 @@
+"""One error shape for every API 4xx and 5xx: ``{code, status, message, errors}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask_smorest import abort as smorest_abort
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ..errors import ServiceError
+from ..extensions import state
+
+__all__ = ["ServiceError", "abort", "flatten_errors"]
+
+
+def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """``{"json": {"consent": {"version": [...]}}}`` → ``{"consent.version": [...]}``."""
+    if isinstance(errors, dict):
+        if not prefix and set(errors) <= {"json", "query", "form", "headers", "files", "view_args"}:
+            merged: dict[str, list[str]] = {}
+            for value in errors.values():
+                merged.update(flatten_errors(value))
+            return merged
+        out: dict[str, list[str]] = {}
+        for key, value in errors.items():
+            path = f"{prefix}.{key}" if prefix and not isinstance(key, int) else (
+                f"{prefix}[{key}]" if prefix else str(key))
+            out.update(flatten_errors(value, path))
+        return out
+    if isinstance(errors, (list, tuple)) and all(isinstance(e, str) for e in errors):
+        return {prefix or "_schema": list(errors)}
+    return {prefix or "_schema": [str(errors)]}
+
+
+def error_body(status: int, name: str, message: str, errors: dict | None = None) -> dict:
+    return {"code": status, "status": name, "message": message, "errors": errors or {}}
+
+
+def is_api_request() -> bool:
+    prefix = state().url_prefix + "/api/"
+    return request.path.startswith(prefix)
+
+
+def handle_http_exception(error: HTTPException):
+    """JSON for API paths; the host app's own handling everywhere else."""
+    if not is_api_request():
+        return error
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages") or {}
+    message = data.get("message") or error.description or error.name
+    if isinstance(error, InternalServerError):
+        message = "internal server error"  # never a stack trace
+        errors = {}
+    body = error_body(error.code or 500, error.name, message, flatten_errors(errors) if errors else {})
+    response = jsonify(body)
+    response.status_code = error.code or 500
+    for key, value in (data.get("headers") or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def handle_service_error(error: ServiceError):
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    name = HTTP_STATUS_CODES.get(error.status, "Error")
+    if not is_api_request():
+        from ..web.errors import render_service_error
+
+        return render_service_error(error, name)
+    body = error_body(error.status, name, error.message, error.errors)
+    body.update(error.payload)
+    return jsonify(body), error.status
+
+
+def handle_unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    current_app.logger.exception("unhandled error")
+    if not is_api_request():
+        raise error
+    return jsonify(error_body(500, "Internal Server Error", "internal server error")), 500
+
+
+def abort(status: int, message: str, errors: dict | None = None):
+    smorest_abort(status, message=message, errors=errors or {})

@@ -1,0 +1,126 @@
+"""Users and API tokens (admins), and ``/me`` for any staff member."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..models import STAFF_ROLES, ApiToken, User
+from ..services import users as service
+from .common import current_principal, get_session
+
+blp = Blueprint("hwtrial_users", __name__, description="Staff accounts and API tokens")
+
+
+class UserInSchema(ma.Schema):
+    email = ma.fields.Email(required=True)
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(STAFF_ROLES))
+    password = ma.fields.String(validate=ma.validate.Length(min=12), load_default=None)
+    display_name = ma.fields.String(load_default="")
+    may_unblind = ma.fields.Boolean(load_default=False)
+
+
+class UserPatchSchema(ma.Schema):
+    active = ma.fields.Boolean(required=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
+
+
+class UserOutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    email = ma.fields.String()
+    role = ma.fields.String()
+    display_name = ma.fields.String()
+    active = ma.fields.Boolean()
+    may_unblind = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+
+
+class TokenInSchema(ma.Schema):
+    role = ma.fields.String(validate=ma.validate.OneOf(STAFF_ROLES), load_default=None)
+    study_keys = ma.fields.List(ma.fields.String(), load_default=None)
+    label = ma.fields.String(load_default="")
+
+
+class TokenOutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    prefix = ma.fields.String()
+    label = ma.fields.String()
+    role = ma.fields.String()
+    study_keys = ma.fields.List(ma.fields.String(), allow_none=True)
+    created_at = ma.fields.DateTime()
+    revoked_at = ma.fields.DateTime(allow_none=True)
+    last_used_at = ma.fields.DateTime(allow_none=True)
+
+
+class IssuedTokenOutSchema(TokenOutSchema):
+    #: Shown once.
+    token = ma.fields.String()
+
+
+@blp.route("/users")
+class UserList(MethodView):
+    @blp.response(200, UserOutSchema(many=True))
+    def get(self):
+        return get_session().scalars(sa.select(User).order_by(User.id)).all()
+
+    @blp.arguments(UserInSchema)
+    @blp.response(201, UserOutSchema)
+    def post(self, body):
+        return service.create_user(get_session(), current_principal(), **body)
+
+
+@blp.route("/users/<int:user_id>")
+class UserItem(MethodView):
+    @blp.response(200, UserOutSchema)
+    def get(self, user_id):
+        return service.get_user(get_session(), user_id)
+
+    @blp.arguments(UserPatchSchema)
+    @blp.response(200, UserOutSchema)
+    def patch(self, body, user_id):
+        """Disable or re-enable an account (reason required, audited)."""
+        session = get_session()
+        user = service.get_user(session, user_id)
+        return service.set_active(session, current_principal(), user, body["active"], body["reason"])
+
+
+@blp.route("/users/<int:user_id>/tokens")
+class TokenList(MethodView):
+    @blp.response(200, TokenOutSchema(many=True))
+    def get(self, user_id):
+        session = get_session()
+        service.get_user(session, user_id)
+        return session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user_id)).all()
+
+    @blp.arguments(TokenInSchema)
+    @blp.response(201, IssuedTokenOutSchema)
+    def post(self, body, user_id):
+        """Issue a token; the secret is in this answer and nowhere else."""
+        session = get_session()
+        user = service.get_user(session, user_id)
+        issued = service.issue_token(session, current_principal(), user, **body)
+        fields = {name: getattr(issued.token, name) for name in TokenOutSchema().fields}
+        return SimpleNamespace(**fields, token=issued.secret)
+
+
+@blp.route("/users/<int:user_id>/tokens/<int:token_id>")
+class TokenItem(MethodView):
+    @blp.response(200, TokenOutSchema)
+    def delete(self, user_id, token_id):
+        """Revoke a token (it stops working at once)."""
+        session = get_session()
+        token = service.get_token(session, token_id)
+        if token.user_id != user_id:
+            service.get_token(session, -1)  # 404: the token is not this user's
+        return service.revoke_token(session, current_principal(), token)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, UserOutSchema)
+    def get(self):
+        return current_principal().user

@@ -1,0 +1,73 @@
+"""Resolve the request's principal and enforce the route policy (before every hwtrial view)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import g, request
+from sqlalchemy.orm import Session
+
+from ..auth.secrets import digest
+from ..errors import ServiceError
+from ..models import ApiToken, Participant, User, utcnow
+from ..services.sessions import find_session
+from .policy import allowed_roles
+from .principal import ANONYMOUS, Principal
+
+SESSION_COOKIE = "hwtrial_session"
+DISABLED = Principal(role="disabled")
+
+
+def principal_from_token(session: Session, secret: str) -> Principal | None:
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest(secret)))
+    if token is None or token.revoked_at is not None:
+        return None
+    if not token.user.active:
+        return DISABLED
+    token.last_used_at = utcnow()
+    keys = frozenset(token.study_keys) if token.study_keys is not None else None
+    return Principal(role=token.role, user=token.user, study_keys=keys, via="token")
+
+
+def principal_from_cookie(session: Session, secret: str) -> Principal:
+    row = find_session(session, secret)
+    if row is None:
+        return ANONYMOUS
+    if row.user_id is not None:
+        user = session.get(User, row.user_id)
+        if user is None or not user.active:
+            return DISABLED
+        return Principal(role=user.role, user=user, via="session", session_id=row.id)
+    participant = session.get(Participant, row.participant_id)
+    return Principal(role="participant", participant=participant, via="session", session_id=row.id)
+
+
+def resolve_principal(session: Session) -> Principal:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise ServiceError(401, "malformed Authorization header; use 'Bearer <token>'")
+        principal = principal_from_token(session, secret.strip())
+        if principal is None:
+            raise ServiceError(401, "invalid or revoked token")
+        return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return principal_from_cookie(session, cookie) if cookie else ANONYMOUS
+
+
+def current_principal() -> Principal:
+    return g.get("hwtrial_principal", ANONYMOUS)
+
+
+def enforce_policy(session: Session) -> None:
+    """Load the principal, then check the policy row of the endpoint (fail closed)."""
+    principal = resolve_principal(session)
+    g.hwtrial_principal = principal
+    roles = allowed_roles(request.endpoint)
+    if principal.role in roles:
+        return
+    if principal is DISABLED:
+        raise ServiceError(403, "account disabled")
+    if principal.role == "anonymous":
+        raise ServiceError(401, "authentication required")
+    raise ServiceError(403, "not allowed for your role")

@@ -1,0 +1,58 @@
+"""The route policy: one row per endpoint says which roles may call it.
+
+A route missing from this table is refused (fail closed), and a test walks ``app.url_map``
+to make sure no hwtrial route lacks a row. Object-level checks (is this *your* participant?)
+are made by the service that loads the object.
+"""
+
+from __future__ import annotations
+
+ANYONE = frozenset({"anonymous", "participant", "admin", "coordinator", "therapist", "statistician"})
+STAFF = frozenset({"admin", "coordinator", "therapist", "statistician"})
+PARTICIPANT = frozenset({"participant"})
+ADMIN = frozenset({"admin"})
+COORDINATION = frozenset({"admin", "coordinator"})
+ANALYSIS = frozenset({"admin", "coordinator", "statistician"})
+CARE = frozenset({"admin", "coordinator", "therapist"})
+# Host platforms enrol and ask for features with a coordinator-scoped token.
+HOST = COORDINATION
+
+#: endpoint → roles allowed. Keep sorted by blueprint; add a row with every new route.
+POLICY: dict[str, frozenset[str]] = {
+    # public
+    "static": ANYONE,
+    "hwtrial_web.static": ANYONE,
+    "hwtrial-api-docs.openapi_json": ANYONE,
+    "hwtrial_web.index": ANYONE,
+    "hwtrial_web.healthz": ANYONE,
+    "hwtrial_auth.login": ANYONE,
+    "hwtrial_auth.logout": ANYONE,
+    "hwtrial_auth.participant_start": ANYONE,
+    # staff pages
+    "hwtrial_web.staff_home": STAFF,
+    "hwtrial_web.participant_home": PARTICIPANT,
+    # studies API
+    "hwtrial_studies.StudyList": frozenset({"admin", "coordinator", "therapist", "statistician"}),
+    "hwtrial_studies.StudyItem": frozenset({"admin", "coordinator", "therapist", "statistician"}),
+    "hwtrial_studies.StudyTransition": COORDINATION,
+    "hwtrial_studies.StudyAmendment": COORDINATION,
+    "hwtrial_studies.StudyValidation": COORDINATION,
+    # users and tokens API
+    "hwtrial_users.UserList": ADMIN,
+    "hwtrial_users.UserItem": ADMIN,
+    "hwtrial_users.TokenList": ADMIN,
+    "hwtrial_users.TokenItem": ADMIN,
+    "hwtrial_users.Me": STAFF,
+}
+
+
+def allowed_roles(endpoint: str | None) -> frozenset[str]:
+    """Roles allowed to call ``endpoint``; empty (nobody) for an endpoint with no row."""
+    if endpoint is None:
+        return frozenset()
+    return POLICY.get(endpoint, frozenset())
+
+
+def register(rows: dict[str, frozenset[str]]) -> None:
+    """Add rows for routes defined in another module (kept next to this table's import)."""
+    POLICY.update(rows)

@@ -1,0 +1,111 @@
+"""Configuration: defaults → instance file → ``HWTRIAL_*`` environment → explicit mapping.
+
+Read once, in :func:`load_config`, when the app is built; never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+#: The secret key a fresh checkout ships with; refused outside development and demo.
+DEFAULT_SECRET_KEY = "hwtrial-development-key-change-me"
+
+#: Environments in which the default secret key is tolerated.
+RELAXED_ENVS = frozenset({"development", "demo", "testing"})
+
+DEFAULTS: dict[str, Any] = {
+    "HWTRIAL_ENV": "production",
+    "HWTRIAL_DATABASE_URL": None,  # None: a SQLite file in the instance folder
+    "HWTRIAL_SECRET_KEY": DEFAULT_SECRET_KEY,
+    "HWTRIAL_AUDIT_HMAC_KEY": None,  # None: derived from the secret key (still outside the DB)
+    "HWTRIAL_AUDIT_HEAD_FILE": None,  # optional file that mirrors the authenticated chain head
+    "HWTRIAL_URL_PREFIX": "",
+    "HWTRIAL_MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+    "HWTRIAL_SESSION_HOURS": 12,
+    "HWTRIAL_PARTICIPANT_LINK_DAYS": 30,
+    "HWTRIAL_PARTICIPANT_SESSION_DAYS": 30,
+    "HWTRIAL_SQLITE_BUSY_TIMEOUT_MS": 30000,
+    "HWTRIAL_STUDIES_DIR": None,  # None: ./studies
+    "HWTRIAL_MIGRATIONS_DIR": None,  # None: the repository's migrations/ folder
+    "HWTRIAL_PUBLIC_URL": "http://127.0.0.1:5000",
+    "HWTRIAL_DEFAULT_LOCALE": "en",
+    "HWTRIAL_PROLIFIC_PID_PARAM": "PROLIFIC_PID",
+    "HWTRIAL_PROLIFIC_STUDY_PARAM": "STUDY_ID",
+    "HWTRIAL_PROLIFIC_SESSION_PARAM": "SESSION_ID",
+    # Test-only negative control: switch off the allocation lock to prove the harness finds races.
+    "HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK": False,
+}
+
+_BOOL_KEYS = {"HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK"}
+_INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and k not in _BOOL_KEYS}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message names the key."""
+
+
+def _coerce(key: str, raw: str) -> Any:
+    if key in _BOOL_KEYS:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if key in _INT_KEYS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{key}: {raw!r} is not a whole number") from None
+    return raw
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``HWTRIAL_*`` variables of ``environ``, typed like their defaults."""
+    return {k: _coerce(k, v) for k, v in environ.items() if k.startswith("HWTRIAL_")}
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs (psycopg2 is not a dependency)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def finalise(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
+    """Fill derived values and refuse unsafe combinations."""
+    env = config["HWTRIAL_ENV"]
+    if env not in RELAXED_ENVS | {"production"}:
+        raise ConfigError(f"HWTRIAL_ENV: {env!r} is not one of production, development, demo, testing")
+    if config["HWTRIAL_SECRET_KEY"] == DEFAULT_SECRET_KEY and env not in RELAXED_ENVS:
+        raise ConfigError(
+            "HWTRIAL_SECRET_KEY: the default key is refused outside development/demo; "
+            "set HWTRIAL_SECRET_KEY to a long random value"
+        )
+    if not config["HWTRIAL_DATABASE_URL"]:
+        name = "hwtrial-demo.sqlite3" if env == "demo" else "hwtrial.sqlite3"
+        config["HWTRIAL_DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / name)
+    config["HWTRIAL_DATABASE_URL"] = normalise_database_url(config["HWTRIAL_DATABASE_URL"])
+    if not config["HWTRIAL_MIGRATIONS_DIR"]:
+        config["HWTRIAL_MIGRATIONS_DIR"] = str(Path(__file__).resolve().parent.parent / "migrations")
+    if not config["HWTRIAL_STUDIES_DIR"]:
+        config["HWTRIAL_STUDIES_DIR"] = str(Path.cwd() / "studies")
+    return config
+
+
+def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then ``<instance>/hwtrial.cfg`` (Python syntax), then environment, then overrides."""
+    config = dict(DEFAULTS)
+    cfg_file = Path(os.environ.get("HWTRIAL_CONFIG_FILE", Path(instance_path) / "hwtrial.cfg"))
+    if cfg_file.is_file():
+        namespace: dict[str, Any] = {}
+        exec(compile(cfg_file.read_text(), str(cfg_file), "exec"), namespace)  # noqa: S102
+        config.update({k: v for k, v in namespace.items() if k.startswith("HWTRIAL_")})
+    config.update(from_environment(os.environ))
+    config.update(overrides or {})
+    return finalise(config, instance_path)
+
+
+def session_lifetime(config: Mapping[str, Any]) -> timedelta:
+    return timedelta(hours=int(config["HWTRIAL_SESSION_HOURS"]))

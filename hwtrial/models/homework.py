@@ -1,0 +1,57 @@
+"""Homework instances: one per participant and schedule slot (or ad hoc assignment)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import JSONText, Model, UTCDateTime, utcnow
+
+HOMEWORK_STATES = ("scheduled", "delivered", "opened", "started", "submitted", "expired")
+
+
+class HomeworkInstance(Model):
+    __tablename__ = "hwtrial_homework_instance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(sa.ForeignKey("hwtrial_study.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(sa.ForeignKey("hwtrial_participant.id"))
+    template_key: Mapped[str] = mapped_column(sa.String(80))
+    #: Stable key of the schedule slot (regeneration after an amendment is idempotent).
+    slot_key: Mapped[str] = mapped_column(sa.String(200))
+    #: schedule or adhoc (assigned by a therapist).
+    origin: Mapped[str] = mapped_column(sa.String(10), default="schedule")
+    assigned_by: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_user.id"))
+    state: Mapped[str] = mapped_column(sa.String(10), default="scheduled")
+    open_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expire_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Submitted after the due time (but before expiry).
+    late: Mapped[bool] = mapped_column(default=False)
+    #: Autosaved, possibly invalid answers.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    #: Validated answers at submission.
+    submission: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    #: Answers to the self-review prompt, if the arm has it.
+    self_review: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    #: Who reviewed the work: client or therapist (itself a research question).
+    reviewer_role: Mapped[str | None] = mapped_column(sa.String(10))
+    reviewed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_user.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Server-derived engagement metrics (active seconds, edits, words, …).
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("participant_id", "slot_key"),
+        sa.CheckConstraint(f"state IN {HOMEWORK_STATES!r}", name="state"),
+    )

@@ -1,0 +1,90 @@
+"""Append to and verify the audit trail (chain logic in :mod:`hwtrial.audit_chain`)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from ..audit_chain import (
+    ChainRow,
+    Head,
+    VerifyReport,
+    canonical_json,
+    entry_hash,
+    head_mac,
+    verify_chain,
+)
+from ..models import AuditEntry, AuditHead, utcnow
+
+HEAD_ID = 1
+
+
+def audit_key(config=None) -> bytes:
+    """The HMAC key: ``HWTRIAL_AUDIT_HMAC_KEY``, else derived from the secret key; never stored in the DB."""
+    config = config if config is not None else current_app.config
+    explicit = config.get("HWTRIAL_AUDIT_HMAC_KEY")
+    if explicit:
+        return explicit.encode()
+    return hmac.new(config["HWTRIAL_SECRET_KEY"].encode(), b"hwtrial-audit", hashlib.sha256).digest()
+
+
+def _lock_head(session: Session) -> AuditHead:
+    """Serialise appenders: a row lock on PostgreSQL; SQLite already holds the write lock."""
+    head = session.execute(
+        sa.select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:  # created by the first migration; recreated if someone removed it
+        head = AuditHead(id=HEAD_ID, seq=0, entry_hash="0" * 64, mac="")
+        session.add(head)
+        session.flush()
+    return head
+
+
+def record(session: Session, *, actor: str, action: str, target: str, study_key: str | None = None,
+           before: Any = None, after: Any = None, reason: str | None = None) -> AuditEntry:
+    """Append one entry to the chain inside the caller's transaction (flushes, never commits)."""
+    head = _lock_head(session)
+    at = utcnow()
+    seq = head.seq + 1
+    payload = canonical_json({
+        "seq": seq, "at": at.isoformat(), "actor": actor, "action": action, "target": target,
+        "study_key": study_key, "before": before, "after": after, "reason": reason,
+    })
+    digest = entry_hash(head.entry_hash, payload)
+    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, target=target,
+                       study_key=study_key, payload=payload, prev_hash=head.entry_hash,
+                       entry_hash=digest)
+    session.add(entry)
+    head.seq, head.entry_hash = seq, digest
+    head.mac = head_mac(audit_key(), seq, digest)
+    session.flush()
+    _mirror_head(head)
+    return entry
+
+
+def _mirror_head(head: AuditHead) -> None:
+    path = current_app.config.get("HWTRIAL_AUDIT_HEAD_FILE")
+    if path:
+        Path(path).write_text(f"{head.seq} {head.entry_hash} {head.mac}\n")
+
+
+def chain_rows(session: Session) -> list[ChainRow]:
+    rows = session.execute(sa.select(AuditEntry).order_by(AuditEntry.seq)).scalars()
+    return [
+        ChainRow(seq=r.seq, payload=r.payload, prev_hash=r.prev_hash, entry_hash=r.entry_hash,
+                 columns={"actor": r.actor, "action": r.action, "target": r.target,
+                          "study_key": r.study_key})
+        for r in rows
+    ]
+
+
+def verify(session: Session) -> VerifyReport:
+    head = session.get(AuditHead, HEAD_ID)
+    stored = Head(head.seq, head.entry_hash, head.mac) if head else None
+    return verify_chain(chain_rows(session), stored, audit_key())

@@ -1,0 +1,100 @@
+"""Staff accounts and API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..auth.principal import Principal
+from ..auth.secrets import digest, new_secret
+from ..errors import ServiceError
+from ..models import STAFF_ROLES, ApiToken, Study, User, utcnow
+from . import audit
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    #: The secret, shown once; only its hash is stored.
+    secret: str
+
+
+def create_user(session: Session, actor: Principal | str, *, email: str, role: str,
+                password: str | None = None, display_name: str = "",
+                may_unblind: bool = False) -> User:
+    if role not in STAFF_ROLES:
+        raise ServiceError(422, "invalid role", {"role": [f"must be one of {', '.join(STAFF_ROLES)}"]})
+    email = email.strip().lower()
+    if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+        raise ServiceError(409, "a user with this email exists", {"email": ["already registered"]})
+    user = User(email=email, role=role, display_name=display_name, may_unblind=may_unblind,
+                password_hash=generate_password_hash(password, "scrypt") if password else None)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor=_actor(actor), action="user.create", target=f"user:{user.id}",
+                 after={"email": email, "role": role, "may_unblind": may_unblind})
+    return user
+
+
+def set_active(session: Session, actor: Principal, user: User, active: bool, reason: str) -> User:
+    before = user.active
+    user.active = active
+    audit.record(session, actor=actor.actor, action="user.activate" if active else "user.disable",
+                 target=f"user:{user.id}", before={"active": before}, after={"active": active},
+                 reason=reason)
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active or not user.password_hash:
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def issue_token(session: Session, actor: Principal | str, user: User, *, role: str | None = None,
+                study_keys: list[str] | None = None, label: str = "") -> IssuedToken:
+    role = role or user.role
+    if role != user.role and user.role != "admin":
+        raise ServiceError(422, "token role exceeds the user's role", {"role": [f"must be {user.role}"]})
+    if study_keys:
+        known = set(session.scalars(sa.select(Study.key).where(Study.key.in_(study_keys))))
+        missing = [k for k in study_keys if k not in known]
+        if missing:
+            raise ServiceError(422, "unknown study", {"study_keys": [f"unknown study {k!r}" for k in missing]})
+    secret = new_secret("hwt")
+    token = ApiToken(user=user, token_hash=digest(secret), prefix=secret[:10], role=role,
+                     study_keys=study_keys or None, label=label)
+    session.add(token)
+    session.flush()
+    audit.record(session, actor=_actor(actor), action="token.issue", target=f"token:{token.id}",
+                 after={"user": user.id, "role": role, "study_keys": study_keys, "label": label})
+    return IssuedToken(token, secret)
+
+
+def revoke_token(session: Session, actor: Principal, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(session, actor=actor.actor, action="token.revoke", target=f"token:{token.id}")
+    return token
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise ServiceError(404, "no such user")
+    return user
+
+
+def get_token(session: Session, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise ServiceError(404, "no such token")
+    return token
+
+
+def _actor(actor: Principal | str) -> str:
+    return actor if isinstance(actor, str) else actor.actor

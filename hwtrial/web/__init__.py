@@ -1,0 +1,13 @@
+"""Server-rendered pages: staff sign-in, participant link exchange, and the participant app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .auth import bp as auth_bp
+from .pages import bp as pages_bp
+
+
+def register_web(app: Flask, prefix: str) -> None:
+    app.register_blueprint(pages_bp, url_prefix=prefix or None)
+    app.register_blueprint(auth_bp, url_prefix=prefix or None)

@@ -1,0 +1,84 @@
+"""Staff sign-in/out and the participant access-link exchange."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+
+from ..auth.links import LinkError
+from ..auth.load import SESSION_COOKIE, current_principal
+from ..errors import ServiceError
+from ..extensions import get_session
+from ..services import sessions, users
+from .csrf import check_csrf, set_pre_session_cookie
+
+bp = Blueprint("hwtrial_auth", __name__)
+
+
+def _set_session_cookie(response, secret: str, lifetime: timedelta):
+    response.set_cookie(SESSION_COOKIE, secret, max_age=int(lifetime.total_seconds()), httponly=True,
+                        samesite="Lax", secure=request.is_secure)
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        response = current_app.make_response(render_template("hwtrial/login.html"))
+        set_pre_session_cookie(response)
+        return response
+    check_csrf()
+    session = get_session()
+    user = users.authenticate(session, request.form.get("email", ""), request.form.get("password", ""))
+    if user is None:
+        raise ServiceError(401, "wrong email or password", {"password": ["wrong email or password"]})
+    lifetime = timedelta(hours=current_app.config["HWTRIAL_SESSION_HOURS"])
+    secret = sessions.open_session(session, lifetime, user=user)
+    return _set_session_cookie(redirect(url_for("hwtrial_web.staff_home")), secret, lifetime)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    check_csrf()
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        sessions.close_session(get_session(), secret)
+    response = redirect(url_for("hwtrial_web.index"))
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@bp.route("/p/start", methods=["GET", "POST"])
+def participant_start():
+    """GET shows a button (link scanners must not use up the link); POST swaps it for a session.
+
+    The token travels in the query string or form, never in a path, so access logs can redact
+    it (see :mod:`hwtrial.logging`); the page sends no Referer.
+    """
+    token = request.values.get("token", "")
+    if request.method == "GET":
+        response = current_app.make_response(render_template("hwtrial/participant_start.html", token=token))
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        set_pre_session_cookie(response)
+        return response
+    check_csrf()
+    config = current_app.config
+    try:
+        _participant, secret = sessions.exchange_link(
+            get_session(), config["HWTRIAL_SECRET_KEY"], token,
+            timedelta(days=config["HWTRIAL_PARTICIPANT_LINK_DAYS"]),
+            timedelta(days=config["HWTRIAL_PARTICIPANT_SESSION_DAYS"]))
+    except LinkError as error:
+        raise ServiceError(403, f"this link is {error.reason}; ask the study team for a new one") from None
+    g.hwtrial_new_session = secret
+    lifetime = timedelta(days=config["HWTRIAL_PARTICIPANT_SESSION_DAYS"])
+    return _set_session_cookie(redirect(url_for("hwtrial_web.participant_home")), secret, lifetime)
+
+
+@bp.app_context_processor
+def _inject():
+    from .csrf import csrf_token
+
+    return {"csrf_token": csrf_token, "principal": current_principal()}

@@ -81,22 +81,32 @@ class StudyDefinition:
 
     @property
     def allocation(self) -> dict:
-        """The plain dict taken by ``hwtrial.randomisation.AllocationSpec.from_dict``."""
+        """The plain dict taken by ``hwtrial.randomisation.AllocationSpec.from_dict``.
+
+        ``arms`` is empty for a factorial study (the core derives the same cells,
+        in the same order, from ``factorial.factors``); for a cluster study the
+        cluster block sizes are repeated at the top level, and ``cluster.covariates``
+        lists covariate keys.
+        """
         a, d = self._data["allocation"], self._data
         factorial = None
         if a["method"] == "factorial":
             factorial = {"factors": {f["key"]: [lv["key"] for lv in f["levels"]] for f in d["factors"]},
                          "fractional": copy.deepcopy(d["fractional"]),
                          "method": a["factorial"]["method"]}
-        cluster = None
+        cluster, block_sizes = None, a["block_sizes"]
         if a["method"] == "cluster":
+            block_sizes = a["cluster"]["block_sizes"]
             cluster = {"unit": d["clusters"]["unit"], "method": a["cluster"]["method"],
-                       "block_sizes": copy.deepcopy(a["cluster"]["block_sizes"]),
-                       "covariates": copy.deepcopy(d["clusters"]["covariates"])}
+                       "block_sizes": copy.deepcopy(block_sizes),
+                       "covariates": [c["key"] for c in d["clusters"]["covariates"]]}
+        # The randomisation core derives factorial cells itself and refuses explicit arms;
+        # for a cluster design it reads the block sizes at the top level.
+        arms = [] if factorial else [{"key": arm["key"], "ratio": arm["ratio"]} for arm in d["arms"]]
         return {
             "method": a["method"],
-            "arms": [{"key": arm["key"], "ratio": arm["ratio"]} for arm in d["arms"]],
-            "block_sizes": copy.deepcopy(a["block_sizes"]),
+            "arms": arms,
+            "block_sizes": copy.deepcopy(block_sizes),
             "strata": list(a["stratify_by"]),
             "minimisation": copy.deepcopy(a["minimisation"]),
             "factorial": factorial,

@@ -1,9 +1,14 @@
-"""Derive the cells (arms) of a 2^k (or fractional 2^(k-p)) factorial study."""
+"""Derive the cells (arms) of a 2^k (or fractional 2^(k-p)) factorial study.
+
+Cell order and effect coding follow ``hwtrial.randomisation.factorial`` so that a
+cell's arm key is the key the allocation rules use.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
+import string
 
 from .merge import conflicting_leaves, deep_merge
 from .problems import format_path
@@ -11,15 +16,9 @@ from .problems import format_path
 
 def check_fractional(factors: list[dict], fractional: dict | None) -> list[tuple]:
     """Problems with a fractional generator such as ``{C: AB}`` (A = first factor)."""
-    if not fractional:
-        return []
     problems = []
-    letters = {chr(ord("A") + i) for i in range(len(factors))}
-    for i, factor in enumerate(factors):
-        if len(factor["levels"]) != 2:
-            problems.append((("factors", i, "levels"),
-                             "a fractional design needs exactly two levels per factor"))
-    for letter, word in fractional.items():
+    letters = set(string.ascii_uppercase[: len(factors)])
+    for letter, word in (fractional or {}).items():
         used = set(word.lstrip("-"))
         if letter not in letters or not used <= letters:
             problems.append((("fractional", letter),
@@ -32,30 +31,35 @@ def check_fractional(factors: list[dict], fractional: dict | None) -> list[tuple
     return problems
 
 
-def _kept(combo: tuple[int, ...], fractional: dict | None) -> bool:
-    # Level 0 is coded -1 and level 1 is +1; a generated factor's code is the word's product.
-    code = [2 * level - 1 for level in combo]
-    for letter, word in (fractional or {}).items():
-        sign = -1 if word.startswith("-") else 1
-        product = math.prod(code[ord(c) - ord("A")] for c in word.lstrip("-"))
-        if code[ord(letter) - ord("A")] != sign * product:
-            return False
-    return True
+def cell_levels(k: int, fractional: dict | None) -> list[tuple[int, ...]]:
+    """Level indexes of each cell, in the randomisation core's order.
+
+    Base (non-generated) factors run through ``itertools.product`` with the first
+    varying slowest; level 0 is coded -1 and level 1 is +1, and a generated
+    factor's code is the product of its word's codes (negated for ``-AB``).
+    """
+    letters = string.ascii_uppercase[:k]
+    gens = {g: (-1 if w.startswith("-") else 1, w.lstrip("-")) for g, w in (fractional or {}).items()}
+    base = [c for c in letters if c not in gens]
+    cells = []
+    for combo in itertools.product((-1, 1), repeat=len(base)):
+        code = dict(zip(base, combo, strict=True))
+        for g, (sign, word) in gens.items():
+            code[g] = sign * math.prod(code[c] for c in word)
+        cells.append(tuple((code[c] + 1) // 2 for c in letters))
+    return cells
 
 
 def derive_cells(factors: list[dict], fractional: dict | None, complete) -> tuple[list, list]:
     """Return ``(arms, problems)`` for a factorial design.
 
-    Cells are in ``itertools.product`` order (the first factor varies slowest), keyed
-    ``factor=level|...``, coded ``C1``, ``C2``, ...; features are the deep merge of
-    each level's features, then completed by ``complete``. Two levels that set the
-    same feature differently are a problem, reported once per pair.
+    Cells are keyed ``factor=level|...`` and coded ``C1``, ``C2``, ... in
+    :func:`cell_levels` order; features are the deep merge of each level's
+    features, then completed by ``complete``. Two levels that set the same
+    feature differently are a problem, reported once per pair.
     """
     arms, problems = [], {}
-    ranges = [range(len(f["levels"])) for f in factors]
-    for combo in itertools.product(*ranges):
-        if not _kept(combo, fractional):
-            continue
+    for combo in cell_levels(len(factors), fractional):
         levels = [f["levels"][i] for f, i in zip(factors, combo, strict=True)]
         features: dict = {}
         for j, (level, i) in enumerate(zip(levels, combo, strict=True)):

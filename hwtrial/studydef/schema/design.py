@@ -29,8 +29,8 @@ class LevelSchema(Schema):
 class FactorSchema(Schema):
     key = Key(required=True)
     label = fields.String(allow_none=True)
-    levels = fields.List(fields.Nested(LevelSchema), required=True,
-                         validate=validate.Length(min=2))
+    levels = fields.List(fields.Nested(LevelSchema), required=True, validate=validate.Length(
+        equal=2, error="a factor has exactly two levels (a 2^k design)"))
 
 
 class StratumSchema(Schema):

@@ -199,7 +199,9 @@ def validate_submission(
         Field specs (``key``, ``type``, ``required``, ``min``, ``max``, ``max_length``,
         ``choices``).
     values : dict
-        Posted values by field key; strings (form posts) or typed values (JSON).
+        Posted values by field key; strings (form posts) or typed values (JSON). A form
+        can be passed as ``request.form.to_dict(flat=False)``: one-element lists are
+        unwrapped for single-valued fields, and multichoice keeps the whole list.
     partial : bool, default False
         Draft mode: required fields may be missing; present values are still checked.
 
@@ -226,6 +228,8 @@ def validate_submission(
     for spec in fields:
         key, value = spec["key"], values.get(spec["key"])
         convert = _converter(spec)
+        if spec["type"] != "multichoice" and isinstance(value, list) and len(value) == 1:
+            value = value[0]  # MultiDict.to_dict(flat=False) wraps every form value
         if _missing(value):
             if spec.get("required") and not partial:
                 errors[key] = ["required"]

@@ -37,6 +37,13 @@ def test_form_strings_are_converted():
     }
 
 
+def test_multidict_lists_from_a_form():
+    form = {"situation": ["bus"], "intensity": ["5"], "tags": ["home", "work"], "emotion": ["sad", "angry"]}
+    clean, errors = check(form)
+    assert clean == {"situation": "bus", "intensity": 5, "tags": ["home", "work"]}
+    assert errors == {"emotion": ["must be one of: sad, anxious, angry"]}
+
+
 def test_json_values_are_accepted():
     clean, errors = check({
         "situation": "x", "count": 4.0, "hours": 2, "intensity": 0, "tags": ["home", "home", "work"],

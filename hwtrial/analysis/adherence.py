@@ -25,6 +25,7 @@ from scipy import stats
 
 from hwtrial.analysis.proportions import proportion
 from hwtrial.analysis.results import Estimate, check_level
+from hwtrial.analysis.twosample import positive_p
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def wald_estimates(names, beta, cov, level: float, n: int, method: str) -> list[
     """Normal-theory Estimates for each coefficient (p from ``norm.sf``)."""
     z = stats.norm.isf((1 - level) / 2)
     se = np.sqrt(np.diag(cov))
-    p = 2 * stats.norm.sf(np.abs(beta / se))
+    p = positive_p(2 * stats.norm.sf(np.abs(beta / se)))
     return [Estimate(str(nm), float(b), float(s), float(b - z * s), float(b + z * s),
                      float(pv), n, method, level)
             for nm, b, s, pv in zip(names, beta, se, p, strict=True)]

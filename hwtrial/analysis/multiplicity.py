@@ -9,6 +9,7 @@ import numpy as np
 from scipy import stats
 
 from hwtrial.analysis.results import Estimate, check_level
+from hwtrial.analysis.twosample import positive_p
 
 METHODS = ("bonferroni", "holm", "hochberg", "BH")
 
@@ -124,7 +125,7 @@ def dunnett(
     comps = tuple(
         Estimate(str(a), float(d.mean() - ctrl.mean()),
                  float(np.sqrt(pooled_var * (1 / d.size + 1 / ctrl.size))),
-                 float(ci.low[i]), float(ci.high[i]), float(res.pvalue[i]),
+                 float(ci.low[i]), float(ci.high[i]), positive_p(res.pvalue[i]),
                  int(d.size + ctrl.size), "dunnett", level)
         for i, (a, d) in enumerate(zip(arms, data, strict=True))
     )

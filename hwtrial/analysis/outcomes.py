@@ -18,6 +18,7 @@ from scipy import stats
 
 from hwtrial.analysis.adherence import design_matrix
 from hwtrial.analysis.results import Estimate, check_level
+from hwtrial.analysis.twosample import positive_p
 
 POPULATIONS = ("itt", "per_protocol")
 COV_TYPES = ("classical", "HC0", "HC1", "HC2", "HC3")
@@ -80,7 +81,7 @@ def t_estimates(names, beta, cov, df, level, n, method) -> list[Estimate]:
     """t-based Estimates for each coefficient (p from ``t.sf``, never exactly 0)."""
     q = stats.t.isf((1 - level) / 2, df)
     se = np.sqrt(np.diag(cov))
-    p = 2 * stats.t.sf(np.abs(beta / se), df)
+    p = positive_p(2 * stats.t.sf(np.abs(beta / se), df))
     return [Estimate(str(nm), float(b), float(s), float(b - q * s), float(b + q * s),
                      float(pv), n, method, level, {"df": float(df)})
             for nm, b, s, pv in zip(names, beta, se, p, strict=True)]
@@ -159,7 +160,7 @@ def hedges_g_from_stats(n1, mean1, sd1, n2, mean2, sd2, *, level: float = 0.95) 
     g, se = j * d, j * math.sqrt(var_d)
     z = stats.norm.isf((1 - level) / 2)
     t_stat = d / math.sqrt(1 / n1 + 1 / n2)
-    p = float(2 * stats.t.sf(abs(t_stat), df))
+    p = positive_p(2 * stats.t.sf(abs(t_stat), df))
     return Estimate("hedges_g", g, se, g - z * se, g + z * se, p, int(n1 + n2),
                     "hedges_g_borenstein", level, {"d": d, "j": j})
 
@@ -219,4 +220,4 @@ def missing_by_arm(
     if (table.sum(axis=0) == 0).any():
         return MissingSummary(arms, math.nan, df, math.nan)
     chi2, p, _, _ = stats.chi2_contingency(table.to_numpy(), correction=False)
-    return MissingSummary(arms, float(chi2), df, float(p))
+    return MissingSummary(arms, float(chi2), df, positive_p(p))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from scipy import stats
 
 from hwtrial.analysis.results import Estimate, check_level
+from hwtrial.analysis.twosample import positive_p
 
 
 def _z(level: float) -> float:
@@ -91,7 +92,7 @@ def _log_ratio(name, log_est, se, level, n, method) -> Estimate:
                         None, nan, nan, None, n, method, level,
                         {"note": "zero cell: log-scale CI undefined, no correction applied"})
     z = _z(level)
-    p = float(2.0 * stats.norm.sf(abs(log_est / se)))
+    p = positive_p(2.0 * stats.norm.sf(abs(log_est / se)))
     return Estimate(name, math.exp(log_est), se, math.exp(log_est - z * se),
                     math.exp(log_est + z * se), p, n, method, level)
 
@@ -171,7 +172,7 @@ def two_proportion_test(x1, n1, x2, n2) -> TwoProportionTest:
     if var == 0:
         return TwoProportionTest(0.0, 0.0, 1.0)
     z = (x1 / n1 - x2 / n2) / math.sqrt(var)
-    return TwoProportionTest(z, z * z, float(2.0 * stats.norm.sf(abs(z))))
+    return TwoProportionTest(z, z * z, positive_p(2.0 * stats.norm.sf(abs(z))))
 
 
 @dataclass(frozen=True)

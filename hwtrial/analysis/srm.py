@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-_TINY = float(np.finfo(float).tiny)
+from hwtrial.analysis.twosample import positive_p
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def srm_check(
         raise ValueError("counts must be non-negative")
     expected = obs.sum() * w / w.sum()
     chi2 = float(((obs - expected) ** 2 / expected).sum()) if obs.sum() else 0.0
-    p = max(float(stats.chi2.sf(chi2, obs.size - 1)), _TINY)
+    p = positive_p(stats.chi2.sf(chi2, obs.size - 1))
     return SrmResult(arms, tuple(int(o) for o in obs), tuple(float(e) for e in expected),
                      chi2, obs.size - 1, p, threshold, p < threshold)
 

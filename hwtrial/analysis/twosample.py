@@ -17,6 +17,16 @@ from scipy import stats
 from hwtrial.analysis.results import Estimate, check_level
 
 ALTERNATIVES = ("two-sided", "greater", "less")
+_TINY = float(np.finfo(float).tiny)
+
+
+def positive_p(p):
+    """Floor p-values at the smallest normal double (~2.2e-308).
+
+    Survival functions keep p positive down to that range; beyond it the true value is
+    not representable, so the floor is reported as an upper bound instead of 0.
+    """
+    return np.maximum(p, _TINY) if isinstance(p, np.ndarray) else max(float(p), _TINY)
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,7 @@ def welch_from_stats(
         est, se = mean1 - mean2, math.sqrt(v1 + v2)
     t_stat, p, lo, hi = _t_p_and_ci(est, se, df, level, alternative)
     name = "relative_difference" if relative else "mean_difference"
-    estimate = Estimate(name, est, se, lo, hi, float(p), int(n1 + n2), "welch_t", level)
+    estimate = Estimate(name, est, se, lo, hi, positive_p(p), int(n1 + n2), "welch_t", level)
     return WelchResult(estimate, t_stat, df, mean1, mean2, alternative)
 
 
@@ -138,6 +148,18 @@ def welch_from_sums(
     m1, s1 = moments_from_sums(n1, sum1, sumsq1)
     m2, s2 = moments_from_sums(n2, sum2, sumsq2)
     return welch_from_stats(n1, m1, s1, n2, m2, s2, **kwargs)
+
+
+def welch_from_counts(x1: float, n1: float, x2: float, n2: float, **kwargs) -> WelchResult:
+    """Welch t test on 0/1 data from counts, with Bernoulli variance ``p(1 - p)``.
+
+    This is GrowthBook's frequentist proportion test (``ProportionStatistic`` +
+    ``TwoSidedTTest``): it uses the ``n`` (not ``n - 1``) variance and Welch df. For the
+    pooled z / chi-square test and score intervals use
+    :func:`hwtrial.analysis.proportions.proportions_from_counts`.
+    """
+    p1, p2 = x1 / n1, x2 / n2
+    return welch_from_stats(n1, p1, p1 * (1 - p1), n2, p2, p2 * (1 - p2), **kwargs)
 
 
 def welch_t_test(y1, y2, **kwargs) -> WelchResult:

@@ -46,3 +46,13 @@ def test_bad_ratio(kwargs):
 def test_bad_threshold():
     with pytest.raises(ValueError, match="threshold"):
         srm_check([10, 12], threshold=2)
+
+
+GB = json.loads((Path(__file__).parents[1] / "reference" / "gbstats.json").read_text())
+
+
+@pytest.mark.parametrize("case", GB["srm"], ids=lambda c: str(c["users"]))
+def test_equals_gbstats_check_srm(case):
+    """gbstats 0.8 ``check_srm`` values stored by tests/reference/gbstats_make.py."""
+    r = srm_check(case["users"], case["weights"])
+    assert r.p_value == pytest.approx(case["p_value"], rel=1e-9)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 
@@ -32,10 +33,11 @@ def _ps_range(rows, steps, weights):
     lowest, second-lowest and highest counts without rebuilding each vector.
     """
     totals = [0.0] * len(steps)
+    unit_steps = max(steps) == 1
     for row, w in zip(rows, weights, strict=True):
         if not w:
             continue
-        base = [c * s for c, s in zip(row, steps, strict=True)]
+        base = row if unit_steps else [c * s for c, s in zip(row, steps, strict=True)]
         ordered = sorted(base)
         lo, lo2, hi = ordered[0], ordered[1], ordered[-1]
         for a, b in enumerate(base):
@@ -181,7 +183,9 @@ def minimise(
     arms_t, ratios_t, big, steps = _prepared(tuple(arms), tuple(ratios))
     levels, w = _check_options(factor_levels, weights, imbalance, variant, p)
     counts = _as_counts(arms_t, counts)
-    rows = [counts.row(f, lv) for f, lv in levels.items()]
+    zeros = (0,) * len(arms_t)
+    table = counts.table
+    rows = [table.get(f, {}).get(lv, zeros) for f, lv in levels.items()]
     if variant == "taves":
         totals, unit = _taves(rows, steps, w), big
     else:
@@ -195,11 +199,12 @@ def minimise(
         arm=arms_t[i],
         probability=probs[i],
         method="minimisation",
-        diagnostics={
-            "imbalance": {a: t / unit for a, t in zip(arms_t, totals, strict=True)},
-            "minimising_arms": [a for a, m in zip(arms_t, minimising, strict=True) if m],
+        # Built read-only here so Allocation need not copy it again.
+        diagnostics=MappingProxyType({
+            "imbalance": MappingProxyType({a: t / unit for a, t in zip(arms_t, totals, strict=True)}),
+            "minimising_arms": tuple(a for a, m in zip(arms_t, minimising, strict=True) if m),
             "took_minimising": minimising[i],
             "variant": variant,
             "p": float(p),
-        },
+        }),
     )

@@ -54,7 +54,8 @@ class Allocation:
         ``"simple"``, ``"permuted_blocks"``, ``"minimisation"``, ``"taves"``
         or ``"cluster_inherited"``.
     diagnostics : Mapping
-        Read-only details, e.g. ``{"imbalance": {arm: score}, "minimising_arms": [...],
+        Read-only details (a ``MappingProxyType`` passed in is taken as already frozen,
+        which lets the rules skip a second copy on the hot path), e.g. ``{"imbalance": {arm: score}, "minimising_arms": [...],
         "took_minimising": bool}`` for minimisation or ``{"block_size": 6,
         "position": 2}`` for blocks.
     """
@@ -66,7 +67,8 @@ class Allocation:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "probability", float(self.probability))
-        object.__setattr__(self, "diagnostics", _freeze(dict(self.diagnostics)))
+        if type(self.diagnostics) is not MappingProxyType:
+            object.__setattr__(self, "diagnostics", _freeze(self.diagnostics))
 
     def __hash__(self) -> int:
         return hash((self.arm, self.probability, self.method))

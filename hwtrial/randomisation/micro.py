@@ -64,6 +64,10 @@ def decide(probability: float, available: bool, rng=None) -> Decision:
     return Decision(treated=bool(rng.random() < p), probability=p, available=True)
 
 
+#: Accepted names of a piece's start; the study file uses ``from_day``.
+_START_KEYS = ("from", "from_day", "from_decision")
+
+
 def _pieces(schedule) -> list[tuple[float, float]]:
     """Validated ``(start, probability)`` pieces, sorted, the first starting at 0."""
     if isinstance(schedule, Mapping):
@@ -73,7 +77,10 @@ def _pieces(schedule) -> list[tuple[float, float]]:
     pieces = []
     for piece in schedule:
         if isinstance(piece, Mapping):
-            start, p = piece.get("from"), piece.get("probability")
+            keys = [k for k in _START_KEYS if k in piece]
+            if len(keys) != 1 or "probability" not in piece:
+                raise ValueError(f"schedule pieces need one of {_START_KEYS} and probability, got {dict(piece)!r}")
+            start, p = piece[keys[0]], piece["probability"]
         else:
             start, p = piece
         pieces.append((float(start), _check_probability(p, "schedule probability")))
@@ -91,7 +98,8 @@ def probability_at(schedule, t: float) -> float:
     schedule : float, sequence or mapping
         A constant probability; or pieces ``[(start, p), ...]`` meaning ``p`` applies from
         ``start`` until the next start (units are the caller's: decision-point index or
-        study day); or ``{"pieces": [{"from": 0, "probability": 0.6}, ...]}``.
+        study day); or the study file's ``[{"from_day": 0, "probability": 0.6}, ...]``
+        (``from`` and ``from_decision`` are accepted too), bare or under ``"pieces"``.
     t : float
         Decision-point index or day, ``>= 0``.
 

@@ -107,6 +107,11 @@ def test_probability_at_constant_and_piecewise():
     assert [probability_at(schedule, t) for t in (0, 13, 14, 27.5, 28, 400)] == [0.6, 0.6, 0.4, 0.4, 0.25, 0.25]
     as_dict = {"pieces": [{"from": 14, "probability": 0.4}, {"from": 0, "probability": 0.6}]}
     assert probability_at(as_dict, 20) == 0.4
+    # The study file's shape (studydef normalises a constant to one step).
+    study_file = [{"from_day": 0, "probability": 0.6}, {"from_day": 14, "probability": 0.4}]
+    assert [probability_at(study_file, d) for d in (0, 13, 14)] == [0.6, 0.6, 0.4]
+    with pytest.raises(ValueError, match="schedule pieces"):
+        probability_at([{"day": 0, "probability": 0.5}], 1)
     with pytest.raises(ValueError, match="start at 0"):
         probability_at([(1, 0.5)], 3)
     with pytest.raises(ValueError, match="probability"):

@@ -14,7 +14,9 @@ and can be evaluated exactly in closed form. This module therefore
 4. raises :class:`ConvergenceError` if no fit passes, or if a one-dimensional bounded search
    of the exact criterion finds a materially better point than every statsmodels fit.
 
-The criterion reported is ``-2 log L`` (REML or ML) on lme4's scale, so it equals
+Fixed-effect SEs are ``sqrt(diag(sigma^2 (X'V^-1 X)^-1))`` at the chosen variance
+components, lme4's ``vcov``; statsmodels' ``bse_fe`` (full observed Hessian) differs by ~1e-3
+relative with unequal group sizes. The criterion reported is ``-2 log L`` (REML or ML) on lme4's scale, so it equals
 ``lme4::lmer``'s "REML criterion at convergence" / ``-2 * logLik``. p-values are Wald z
 (``2 * norm.sf(|z|)``); lme4 gives none and the reference values compute the same z by hand.
 """

@@ -284,3 +284,10 @@ def test_error_string_has_one_line_per_problem(study_text):
 def test_a_list_is_not_a_study(problems_of):
     problem = only(problems_of("- a\n- b\n"))
     assert (problem.path, problem.line) == ("<root>", 1)
+
+
+def test_unreadable_file_is_a_problem(tmp_path):
+    from hwtrial.studydef import validate_paths
+
+    problems = validate_paths([tmp_path / "missing.yaml"])
+    assert [p.path for p in problems] == ["<file>"]

@@ -16,6 +16,7 @@ from .replay import mismatches, replay
 from .results import Allocation
 from .seeds import block_rng, micro_rng, new_seed, stable_int, stream_rng
 from .simple import simple
+from .smart import smart_stage2, stage2_options, stage2_stratum
 from .spec import AllocationSpec, ClusterParams, MinimisationParams
 from .strata import MissingStratumFactor, stratum_key
 
@@ -25,5 +26,5 @@ __all__ = [
     "MissingStratumFactor", "Step", "allocate_blocked", "allocate_from_block",
     "arm_probabilities", "block_rng", "cluster_allocation", "decide", "factorial_cells",
     "factorial_design", "micro_rng", "minimise", "mismatches", "new_block", "new_seed",
-    "probability_at", "replay", "simple", "stable_int", "step", "stratum_key", "stream_rng",
+    "probability_at", "replay", "simple", "smart_stage2", "stage2_options", "stage2_stratum", "stable_int", "step", "stratum_key", "stream_rng",
 ]

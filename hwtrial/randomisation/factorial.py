@@ -9,6 +9,7 @@ A's and B's, giving the defining relation I = ABC and its aliasing (A = BC, B = 
 from __future__ import annotations
 
 import itertools
+import math
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -162,7 +163,7 @@ def factorial_design(
     for combo in itertools.product((-1, 1), repeat=len(base)):
         code = dict(zip(base, combo, strict=True))
         for g, (sign, word) in gens.items():
-            code[g] = sign * _prod(code[c] for c in word)
+            code[g] = sign * math.prod(code[c] for c in word)
         codes = {n: code[string.ascii_uppercase[i]] for i, n in enumerate(names)}
         levels = {n: checked[n][(codes[n] + 1) // 2] for n in names}
         key = "|".join(f"{n}={levels[n]}" for n in names)
@@ -170,13 +171,6 @@ def factorial_design(
     relation, aliases, resolution = _aliasing(len(names), gens)
     generators = {g: ("-" if s < 0 else "") + w for g, (s, w) in gens.items()}
     return FactorialDesign(names, tuple(cells), generators, relation, aliases, resolution)
-
-
-def _prod(values) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out
 
 
 def factorial_cells(

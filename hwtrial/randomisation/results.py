@@ -51,8 +51,8 @@ class Allocation:
         Probability with which *this* arm was chosen under the rule, given the state
         the rule saw (for blocks: remaining slots of the arm / remaining slots).
     method : str
-        ``"simple"``, ``"permuted_blocks"``, ``"minimisation"``, ``"taves"``
-        or ``"cluster_inherited"``.
+        ``"simple"``, ``"permuted_blocks"``, ``"minimisation"`` (the variant is in the
+        diagnostics), ``"cluster_inherited"``, ``"smart_stage2"`` or ``"smart_stage2_fixed"``.
     diagnostics : Mapping
         Read-only details (a ``MappingProxyType`` passed in is taken as already frozen,
         which lets the rules skip a second copy on the hot path), e.g. ``{"imbalance": {arm: score}, "minimising_arms": [...],

@@ -64,7 +64,13 @@ def completion_by_arm(
     on_time: str | None = "on_time",
     level: float = 0.95,
 ) -> list[ArmCompletion]:
-    """Pooled completion and on-time proportions per arm with Wilson CIs."""
+    """Pooled completion and on-time proportions per arm with Wilson CIs.
+
+    Both denominators are all assigned instances (an instance not completed is not on
+    time). ``on_time`` is skipped (``None`` in the result) when the column is absent.
+    The Wilson intervals treat instances as independent, so they are descriptive; use
+    :func:`adherence_model` for inference that respects clustering.
+    """
     level = check_level(level)
     if on_time is not None and on_time not in instances.columns:
         on_time = None
@@ -264,7 +270,8 @@ def adherence_model(
     cluster = list(cluster) if cluster else []
     _require(instances, [arm, completed, *strata, *cluster])
     data = instances.dropna(subset=[arm, completed, *strata, *cluster])
-    X = design_matrix(data, [arm, *strata], reference={arm: reference} if reference else None)
+    X = design_matrix(data, [arm, *strata],
+                      reference={arm: reference} if reference is not None else None)
     clusters = data[cluster] if cluster else None
     y = data[completed].to_numpy(dtype=float)
     beta, cov = fit_logistic(y, X, clusters)

@@ -18,9 +18,19 @@ _TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _BOOL = {"truthy": {True}, "falsy": {False}}
 
 
+#: How each pattern is explained to a coordinator.
+_KEY_HELP = {
+    KEY_RE: "lowercase letters, digits and _, starting with a letter",
+    LEVEL_RE: "lowercase letters, digits and _",
+    SLUG_RE: "lowercase words of letters and digits joined by - or _",
+    LOCALE_RE: "a locale such as en, es or pt_BR",
+}
+
+
 def Key(pattern: str = KEY_RE, **kwargs) -> fields.String:  # noqa: N802 - reads like a field class
-    """A string key matching ``pattern``, with a message that shows the pattern."""
-    message = f"{{input!r}} is not a valid key (use {pattern.strip('^$')})"
+    """A string key matching ``pattern``, with a message that explains the pattern."""
+    rule = _KEY_HELP.get(pattern, f"the pattern {pattern}")
+    message = f"{{input!r}} is not a valid key (use {rule})"
     return fields.String(validate=validate.Regexp(pattern, error=message), **kwargs)
 
 

@@ -217,3 +217,20 @@ def test_text_resolution_falls_back_per_key():
         "title": "T-es", "intro": "I-community", "fields": {"a": {"label": "A-es"}}}
     assert resolve_texts(texts, "fr", "self_improvement", "en") == {
         "title": "T", "intro": "I", "fields": {"a": {"label": "A"}}}
+
+
+def test_single_probability_becomes_a_one_step_schedule(study_text):
+    text = study_text(replace={
+        "policy: fixed": "policy: micro_randomised",
+        'times: ["18:00"]': 'decision_points: {times: ["09:00"]}\n        probability: 0.5'})
+    reminders = load_study_text(text).features_for("treated")["reminders"]
+    assert reminders["probability"] == [{"from_day": 0, "probability": 0.5}]
+
+
+def test_probability_outside_0_1_is_refused(problems_of, study_text):
+    text = study_text(replace={
+        "policy: fixed": "policy: micro_randomised",
+        'times: ["18:00"]': 'decision_points: {times: ["09:00"]}\n        probability: 1.5'})
+    (problem,) = problems_of(text)
+    assert (problem.path, problem.line) == ("arms[1].features.reminders.probability",
+                                            line_of(text, "probability: 1.5"))

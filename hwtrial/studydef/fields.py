@@ -45,12 +45,16 @@ def Bool(**kwargs) -> fields.Boolean:  # noqa: N802
 
 
 class Number(fields.Float):
-    """A finite number; strings such as ``"0.5"`` are refused (quote nothing numeric)."""
+    """A finite number; strings such as ``"0.5"`` are refused (quote nothing numeric).
+
+    Integers stay integers, so a scale written ``min: 0, max: 100`` is stored that way.
+    """
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        number = super()._deserialize(value, attr, data, **kwargs)
+        return value if isinstance(value, int) else number
 
 
 class TimeOfDay(fields.String):

@@ -173,7 +173,7 @@ def test_builtin_template_expanded_with_text_override(study_text):
         "situation", "automatic_thought", "emotion", "intensity", "evidence_for",
         "evidence_against", "balanced_thought", "rerated_intensity"]
     assert template["fields"][3] == {"key": "intensity", "type": "scale", "required": True,
-                                     "min": 0.0, "max": 100.0}
+                                     "min": 0, "max": 100}
     assert template["texts"]["en"]["community"]["intro"] == "Your group is doing this too."
     assert template["texts"]["es"]["default"]["fields"]["emotion"]["label"] == "Emoción"
 

@@ -130,8 +130,9 @@ class Score:
 def resolve_instrument(instrument: Mapping[str, Any]) -> dict[str, Any]:
     """Full instrument definition: builtin base (if any) with the study's keys over it.
 
-    Keys the study sets to ``None`` count as not given (so a ``safety: null`` cannot
-    silently switch off the PHQ-9 item-9 alert). Raises ``ValueError`` for an unknown
+    Keys the study sets to ``None`` count as not given, except ``safety``: an explicit
+    ``safety: null`` in the study file switches a builtin's alert off (a documented,
+    versioned protocol decision; leaving the key out keeps the builtin rule). Raises ``ValueError`` for an unknown
     builtin, no items, or a safety rule naming an item the instrument does not have.
     """
     name = instrument.get("builtin")
@@ -139,6 +140,8 @@ def resolve_instrument(instrument: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown builtin instrument {name!r}; known: {sorted(BUILTINS)}")
     merged = copy.deepcopy(BUILTINS[name]) if name else {}
     study = {k: copy.deepcopy(v) for k, v in instrument.items() if v is not None}
+    if "safety" in instrument and instrument["safety"] is None:
+        study["safety"] = []
     scoring = {**merged.get("scoring", {}), **(study.pop("scoring", {}) or {})}
     merged.update(study)
     merged["scoring"] = scoring

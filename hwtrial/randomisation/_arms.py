@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def check_arms(arms: Sequence[str], ratios: Sequence[int]) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """Validate arm keys and integer allocation ratios; raise ``ValueError`` naming the option."""
+def check_arms(arms: Sequence[str], ratios: Sequence[int], *, min_arms: int = 2
+               ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Validate arm keys and integer allocation ratios; raise ``ValueError`` naming the option.
+
+    ``min_arms=1`` is for simple allocation only: a single-arm study (e.g. a micro-randomised
+    trial, where randomisation happens at decision points) gives everyone that arm.
+    """
     if isinstance(arms, str):
         raise ValueError("arms must be a sequence of arm keys, not a single string")
     arms_t = tuple(str(a) for a in arms)
-    if len(arms_t) < 2:
-        raise ValueError(f"arms must hold at least two arms, got {len(arms_t)}")
+    if len(arms_t) < min_arms:
+        raise ValueError(f"arms must hold at least {min_arms} arms, got {len(arms_t)}")
     if len(set(arms_t)) != len(arms_t) or any(not a for a in arms_t):
         raise ValueError(f"arms must be distinct non-empty keys, got {arms_t!r}")
     ratios_t = tuple(ratios)

@@ -29,7 +29,7 @@ def simple(arms: Sequence[str], ratios: Sequence[int], rng=None) -> Allocation:
         ``method="simple"``; ``probability`` is the arm's ratio share.
     """
     rng = np.random.default_rng(rng)
-    arms_t, ratios_t = check_arms(arms, ratios)
+    arms_t, ratios_t = check_arms(arms, ratios, min_arms=1)
     total = sum(ratios_t)
     probs = [r / total for r in ratios_t]
     i = choose(rng.random(), arms_t, probs)

@@ -98,7 +98,7 @@ class AllocationSpec:
             arms = tuple(c.key for c in factorial.cells)
             ratios = (1,) * len(arms)
         else:
-            arms, ratios = _arms(d.get("arms"))
+            arms, ratios = _arms(d.get("arms"), min_arms=1 if method == "simple" else 2)
         cluster = _cluster(d.get("cluster")) if method == "cluster" else None
         spec = cls(
             method=method,
@@ -136,7 +136,7 @@ def _names(value, option: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _arms(value) -> tuple[tuple[str, ...], tuple[int, ...]]:
+def _arms(value, min_arms: int = 2) -> tuple[tuple[str, ...], tuple[int, ...]]:
     if not value or isinstance(value, (str, Mapping)):
         raise ValueError(f"arms must be a list of {{key, ratio}} entries, got {value!r}")
     keys, ratios = [], []
@@ -149,7 +149,7 @@ def _arms(value) -> tuple[tuple[str, ...], tuple[int, ...]]:
         else:
             keys.append(arm)
             ratios.append(1)
-    return check_arms(keys, ratios)
+    return check_arms(keys, ratios, min_arms=min_arms)
 
 
 def _minimisation(value, default_factors) -> MinimisationParams:

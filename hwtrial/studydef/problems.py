@@ -96,7 +96,11 @@ def problems_as_errors(problems: Iterable[Problem]) -> dict[str, list[str]]:
     """
     errors: dict[str, list[str]] = {}
     for problem in problems:
-        errors.setdefault(problem.path, []).append(problem.message)
+        message = problem.message
+        if problem.path in SYNTAX_PATHS and problem.line is not None:
+            # A syntax error has no field to point at: its position is the message.
+            message += f" (line {problem.line}, column {problem.column})"
+        errors.setdefault(problem.path, []).append(message)
     return errors
 
 

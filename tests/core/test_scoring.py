@@ -152,8 +152,10 @@ def test_safety_threshold_and_item_configurable():
     custom = PHQ | {"safety": {"item": "phq9_9", "threshold": 2, "notify": "coordinator"}}
     assert score(custom, phq(0, 0, 0, 0, 0, 0, 0, 0, 1)).safety_alerts == ()
     assert score(custom, phq(0, 0, 0, 0, 0, 0, 0, 0, 2)).safety_alerts == ("phq9_9",)
-    # null in the study file does not switch the builtin alert off
-    assert score(PHQ | {"safety": None}, phq(0, 0, 0, 0, 0, 0, 0, 0, 1)).safety_alerts
+    # an explicit null in the study file switches the builtin alert off; leaving it out keeps it
+    assert score(PHQ | {"safety": None}, phq(0, 0, 0, 0, 0, 0, 0, 0, 3)).safety_alerts == ()
+    assert score({k: v for k, v in PHQ.items() if k != "safety"},
+                 phq(0, 0, 0, 0, 0, 0, 0, 0, 1)).safety_alerts == ("phq9_9",)
     with pytest.raises(ValueError, match="safety item 'q9'"):
         score(PHQ | {"safety": {"item": "q9", "threshold": 1}}, {})
     renamed = [{"key": f"q{i}", "min": 0, "max": 3} for i in range(1, 10)]

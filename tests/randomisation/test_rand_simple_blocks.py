@@ -123,3 +123,10 @@ def test_new_seed_is_128_bit_and_fresh():
     seeds = {new_seed() for _ in range(50)}
     assert len(seeds) == 50 and all(0 <= s < 2**128 for s in seeds)
     assert max(seeds).bit_length() > 120
+
+
+def test_single_arm_simple_gives_everyone_that_arm_with_probability_one():
+    from hwtrial.randomisation import simple
+
+    allocation = simple(["mrt"], [1], rng=0)
+    assert (allocation.arm, allocation.probability) == ("mrt", 1.0)

@@ -193,7 +193,7 @@ def test_builtin_templates_have_en_es_and_three_framings(study_text):
 def test_builtin_instruments(study_text):
     defn = load_study_text(study_text(
         "questionnaires:\n  instruments:\n    - {key: phq9, builtin: phq9}\n"
-        "    - {key: gad7, builtin: gad7, safety: {item: q1, threshold: 3}}\n"
+        "    - {key: gad7, builtin: gad7, safety: {item: gad7_1, threshold: 3}}\n"
         "    - {key: p2, builtin: phq9, safety: null, bands: [{max: 9, label: low},"
         " {max: 27, label: high}]}\n"))
     phq9, gad7, p2 = defn.questionnaires["instruments"]
@@ -203,7 +203,7 @@ def test_builtin_instruments(study_text):
     assert [b["max"] for b in gad7["scoring"]["bands"]] == [4, 9, 14, 21]
     assert all(i["min"] == 0 and i["max"] == 3 and set(i["text"]) == {"en", "es"}
                for i in phq9["items"] + gad7["items"])
-    assert len(gad7["items"]) == 7 and gad7["safety"]["item"] == "q1"
+    assert len(gad7["items"]) == 7 and gad7["safety"]["item"] == "gad7_1"
     assert p2["safety"] is None and [b["label"] for b in p2["scoring"]["bands"]] == ["low", "high"]
 
 

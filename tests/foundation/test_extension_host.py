@@ -1,0 +1,94 @@
+"""hwtrial mounted in a host app that has its own Flask-SQLAlchemy instance and tables."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hwtrial import HWTrial
+
+
+class HostBase(DeclarativeBase):
+    pass
+
+
+class Client(HostBase):
+    """A host platform's own table (a therapy app's clients)."""
+
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+
+
+def make_host(tmp_path, database_url=None):
+    app = Flask("therapy_host", instance_path=str(tmp_path / "instance"))
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=database_url or f"sqlite:///{tmp_path / 'host.sqlite3'}",
+        HWTRIAL_ENV="testing",
+        HWTRIAL_SECRET_KEY="host-secret",
+        HWTRIAL_URL_PREFIX="/trials",
+        TESTING=True,
+    )
+    host_db = SQLAlchemy(model_class=HostBase)
+    host_db.init_app(app)
+
+    @app.route("/clients")
+    def clients():
+        return {"clients": [c.name for c in host_db.session.scalars(sa.select(Client))]}
+
+    return app, host_db
+
+
+def test_host_and_hwtrial_tables_side_by_side(tmp_path, make_user=None):
+    from tests.conftest import upgrade
+
+    app, host_db = make_host(tmp_path)
+    ext = HWTrial()
+    ext.init_app(app, db=host_db)
+    with app.app_context():
+        host_db.create_all()  # the host manages its own tables its own way
+    upgrade(app)  # hwtrial's tables through hwtrial's migrations
+    with app.app_context():
+        names = set(sa.inspect(host_db.engine).get_table_names())
+        assert "clients" in names and "hwtrial_study" in names and "hwtrial_alembic_version" in names
+        host_db.session.add(Client(name="Ada"))
+        from hwtrial.services import users
+
+        user = users.create_user(host_db.session, "test", email="c@host.example", role="coordinator")
+        token = users.issue_token(host_db.session, "test", user).secret
+        host_db.session.commit()
+    client = app.test_client()
+    assert client.get("/clients").get_json() == {"clients": ["Ada"]}
+    answer = client.get("/trials/api/v1/studies/", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200 and answer.get_json() == []
+    assert client.get("/trials/api/v1/openapi.json").status_code == 200
+    # the host's 404 stays the host's; hwtrial's API paths answer JSON
+    assert client.get("/trials/api/v1/nothing").get_json()["code"] == 404
+    with app.app_context():
+        host_db.engine.dispose()
+
+
+def test_second_registration_is_refused(tmp_path):
+    app, host_db = make_host(tmp_path)
+    HWTrial(app, db=host_db)
+    with pytest.raises(RuntimeError, match="already registered"):
+        HWTrial(app, db=host_db)
+
+
+def test_config_set_with_setdefault_keeps_host_values(tmp_path):
+    app, host_db = make_host(tmp_path)
+    app.config["HWTRIAL_SESSION_HOURS"] = 2
+    HWTrial(app, db=host_db)
+    assert app.config["HWTRIAL_SESSION_HOURS"] == 2
+    assert app.config["HWTRIAL_PARTICIPANT_LINK_DAYS"] == 30
+    assert "hwtrial" in app.extensions
+
+
+def test_cli_group_is_registered(tmp_path):
+    app, host_db = make_host(tmp_path)
+    HWTrial(app, db=host_db)
+    result = app.test_cli_runner().invoke(args=["hwtrial", "--help"])
+    assert result.exit_code == 0 and "studies" in result.output and "audit" in result.output

@@ -58,8 +58,10 @@ class HWTrial:
         self._register_routes(app, api, prefix)
         self._register_hooks(app)
         from .cli import hwtrial_group
+        from .redaction import install_redaction
 
         app.cli.add_command(hwtrial_group)
+        install_redaction()
 
     @staticmethod
     def _bind_database(app: Flask, database):
@@ -75,7 +77,9 @@ class HWTrial:
             migrate.init_app(app, database, directory=app.config["HWTRIAL_MIGRATIONS_DIR"])
         with app.app_context():
             for engine in database.engines.values():
-                configure_sqlite_engine(engine, app.config["HWTRIAL_SQLITE_BUSY_TIMEOUT_MS"])
+                configure_sqlite_engine(
+                    engine, app.config["HWTRIAL_SQLITE_BUSY_TIMEOUT_MS"],
+                    immediate=not app.config["HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK"])
         return database
 
     @staticmethod

@@ -54,7 +54,7 @@ def participant_start():
     """GET shows a button (link scanners must not use up the link); POST swaps it for a session.
 
     The token travels in the query string or form, never in a path, so access logs can redact
-    it (see :mod:`hwtrial.logging`); the page sends no Referer.
+    it (see :mod:`hwtrial.redaction`); the page sends no Referer.
     """
     token = request.values.get("token", "")
     if request.method == "GET":

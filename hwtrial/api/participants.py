@@ -1,0 +1,130 @@
+"""Participants API: enrol, read, list, feature flags, emergency unblinding, withdrawal."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..services import blinding, enrolment, features, studies, withdrawal
+from .common import current_principal, get_session
+
+blp = Blueprint("hwtrial_participants", __name__, description="Enrolment and participants")
+
+
+def _timezone_aware(value):
+    if value.tzinfo is None:
+        raise ma.ValidationError("needs a time zone offset")
+
+
+class EnrolConsentInSchema(ma.Schema):
+    version = ma.fields.String(required=True)
+    method = ma.fields.String(load_default="api", validate=ma.validate.Length(max=20))
+    locale = ma.fields.String(load_default=None)
+    consented_at = ma.fields.AwareDateTime(load_default=None, validate=_timezone_aware)
+
+
+class EnrolInSchema(ma.Schema):
+    external_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    strata = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), load_default=dict)
+    cluster = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=200))
+    therapist_id = ma.fields.Integer(load_default=None, allow_none=True)
+    locale = ma.fields.String(load_default=None, allow_none=True)
+    timezone = ma.fields.String(load_default=None, allow_none=True)
+    consent = ma.fields.Nested(EnrolConsentInSchema, required=True)
+
+
+class ParticipantOutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    external_id = ma.fields.String()
+    arm = ma.fields.String(metadata={"description": "arm key, or the arm code for blinded callers"})
+    arm_code = ma.fields.String()
+    features = ma.fields.Dict()
+    link = ma.fields.String()
+    enrolled_at = ma.fields.String()
+    stratum = ma.fields.String()
+    status = ma.fields.String()
+    cluster = ma.fields.String(allow_none=True)
+
+
+class UnblindReasonInSchema(ma.Schema):
+    reason = ma.fields.String(required=True)
+
+
+class WithdrawalInSchema(UnblindReasonInSchema):
+    data_use_withdrawn = ma.fields.Boolean(load_default=False)
+
+
+class EmergencyUnblindOutSchema(ma.Schema):
+    participant_id = ma.fields.Integer()
+    arm = ma.fields.String()
+
+
+def _load(study_key, participant_id=None):
+    """Load and authorise: the study (404 outside token scope), then the participant."""
+    session, principal = get_session(), current_principal()
+    study = studies.get_study(session, principal, study_key)
+    if participant_id is None:
+        return session, principal, study
+    return session, principal, study, enrolment.get_participant(session, principal, study, participant_id)
+
+
+@blp.route("/<study_key>/participants")
+class ParticipantList(MethodView):
+    @blp.response(200, ParticipantOutSchema(many=True))
+    def get(self, study_key):
+        """Participants (blinded callers see arm codes; therapists only their clients)."""
+        session, principal, study = _load(study_key)
+        return [enrolment.participant_view(principal, study, p)
+                for p in enrolment.list_participants(session, principal, study)]
+
+    @blp.arguments(EnrolInSchema)
+    @blp.response(201, ParticipantOutSchema)
+    @blp.alt_response(200, schema=ParticipantOutSchema, description="replay of a stored enrolment")
+    def post(self, body, study_key):
+        """Enrol and allocate; the same external_id and strata again answers 200 with the stored body."""
+        session, principal, study = _load(study_key)
+        enrolment.require_enrol_right(principal)
+        done = enrolment.enrol(session, principal, study, body)
+        view = enrolment.participant_view(principal, study, done.participant)
+        return view, (201 if done.created else 200)
+
+
+@blp.route("/<study_key>/participants/<int:participant_id>")
+class ParticipantItem(MethodView):
+    @blp.response(200, ParticipantOutSchema)
+    def get(self, study_key, participant_id):
+        _session, principal, study, participant = _load(study_key, participant_id)
+        return enrolment.participant_view(principal, study, participant)
+
+
+@blp.route("/<study_key>/participants/<int:participant_id>/features")
+class ParticipantFeatures(MethodView):
+    @blp.response(200)
+    def get(self, study_key, participant_id):
+        """The arm's features; the first exposure to each is recorded."""
+        session, _principal, study, participant = _load(study_key, participant_id)
+        return features.features_for(session, study, participant, channel="api")
+
+
+@blp.route("/<study_key>/participants/<int:participant_id>/unblind")
+class ParticipantUnblind(MethodView):
+    @blp.arguments(UnblindReasonInSchema)
+    @blp.response(200, EmergencyUnblindOutSchema)
+    def post(self, body, study_key, participant_id):
+        """Emergency unblinding of one participant (audited with the reason)."""
+        session, principal, study, participant = _load(study_key, participant_id)
+        arm = blinding.emergency_unblind(session, principal, study, participant, body["reason"])
+        return {"participant_id": participant.id, "arm": arm}
+
+
+@blp.route("/<study_key>/participants/<int:participant_id>/withdraw")
+class ParticipantWithdraw(MethodView):
+    @blp.arguments(WithdrawalInSchema)
+    @blp.response(200, ParticipantOutSchema)
+    def post(self, body, study_key, participant_id):
+        """Withdraw: allocation kept (ITT), open tasks closed, data excluded if consent to use is withdrawn."""
+        session, principal, study, participant = _load(study_key, participant_id)
+        withdrawal.withdraw(session, principal.actor, study, participant, reason=body["reason"],
+                            data_use_withdrawn=body["data_use_withdrawn"])
+        return enrolment.participant_view(principal, study, participant)

@@ -1,0 +1,100 @@
+"""Who may see arm keys, emergency unblinding of one participant, study-level unblinding."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..auth.principal import Principal
+from ..errors import ServiceError
+from ..models import Participant, Study, UnblindingRequest, utcnow
+from . import audit
+
+
+def may_unblind(principal: Principal) -> bool:
+    """The unblinding right itself: admins, coordinators and users given ``may_unblind``."""
+    return principal.sees_arms
+
+
+def can_see_arms(principal: Principal, study: Study) -> bool:
+    """Arm keys and labels for this caller in this study, or only the blinded codes.
+
+    True for admins, coordinators and users with ``may_unblind``, and for every staff
+    member once study-level unblinding was approved (``study.unblinded_at``).
+    """
+    if principal.sees_arms:
+        return True
+    return principal.is_staff and study.unblinded_at is not None
+
+
+def arm_for(principal: Principal, study: Study, arm: dict) -> str:
+    """What this caller is shown as the arm: its key, or its code when blinded."""
+    return arm["key"] if can_see_arms(principal, study) else arm["code"]
+
+
+def _require_right(principal: Principal) -> None:
+    if not may_unblind(principal):
+        raise ServiceError(403, "unblinding needs a coordinator or a user allowed to unblind")
+
+
+def _require_reason(reason: str) -> str:
+    if not (reason or "").strip():
+        raise ServiceError(422, "unblinding needs a reason", {"reason": ["required"]})
+    return reason.strip()
+
+
+def emergency_unblind(session: Session, principal: Principal, study: Study,
+                      participant: Participant, reason: str) -> str:
+    """Reveal one participant's arm key (audited with the reason)."""
+    _require_right(principal)
+    reason = _require_reason(reason)
+    if participant.allocation is None:
+        raise ServiceError(409, "this participant has no allocation")
+    arm = participant.allocation.arm_key
+    audit.record(session, actor=principal.actor, action="participant.unblind",
+                 target=f"participant:{participant.id}", study_key=study.key,
+                 after={"arm": arm}, reason=reason)
+    return arm
+
+
+def request_unblinding(session: Session, principal: Principal, study: Study,
+                       reason: str) -> UnblindingRequest:
+    """First step of study-level unblinding; a different authorised person must approve."""
+    _require_right(principal)
+    reason = _require_reason(reason)
+    if study.unblinded_at is not None:
+        raise ServiceError(409, "the study is already unblinded")
+    row = UnblindingRequest(study_id=study.id, requested_by=principal.user.id, reason=reason)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=principal.actor, action="study.unblinding_request",
+                 target=f"study:{study.key}", study_key=study.key,
+                 after={"request_id": row.id}, reason=reason)
+    return row
+
+
+def approve_unblinding(session: Session, principal: Principal, study: Study,
+                       request_id: int) -> UnblindingRequest:
+    """Second person approves: the study is unblinded for every staff member from now on."""
+    _require_right(principal)
+    row = session.execute(
+        sa.select(UnblindingRequest).where(UnblindingRequest.id == request_id,
+                                           UnblindingRequest.study_id == study.id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise ServiceError(404, f"no unblinding request {request_id} for this study")
+    if row.approved_at is not None:
+        raise ServiceError(409, "this request was already approved")
+    if row.requested_by == principal.user.id:
+        # Two-person rule: whoever asked cannot also approve.
+        raise ServiceError(409, "the approver must be a different person from the requester",
+                           {"approved_by": ["must differ from requested_by"]})
+    now = utcnow()
+    row.approved_by, row.approved_at = principal.user.id, now
+    study.unblinded_at = now
+    session.flush()
+    audit.record(session, actor=principal.actor, action="study.unblind", target=f"study:{study.key}",
+                 study_key=study.key, after={"request_id": row.id, "requested_by": row.requested_by},
+                 reason=row.reason)
+    return row

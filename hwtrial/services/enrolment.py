@@ -1,0 +1,257 @@
+"""Enrol a participant: validate, insert idempotently, allocate, consent, audit.
+
+Idempotency: the same ``external_id`` with the same strata and cluster answers with the stored
+enrolment (200); with other strata or cluster it is a conflict (409, stored answer under
+``existing``). A concurrent duplicate that loses the race on the UNIQUE (study, external_id)
+constraint is turned into the same replay through a SAVEPOINT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..auth.links import _SALT as LINK_SALT
+from ..auth.principal import Principal
+from ..errors import ServiceError
+from ..models import ConsentRecord, Participant, Study, User, utcnow
+from . import audit, blinding
+from .allocation import StudyDesign, allocate, design_of
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """Outcome of :func:`enrol`: the participant and whether this call created it."""
+
+    participant: Participant
+    created: bool
+
+
+def _clean(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def validated_strata(design: StudyDesign, strata: dict, cluster: str | None) -> dict[str, str]:
+    """The participant's factor levels (and cluster id under the cluster unit); 422 otherwise."""
+    errors: dict[str, list[str]] = {}
+    out = {}
+    for factor, levels in design.levels.items():
+        level = _clean(strata.get(factor))
+        if not level:
+            errors[f"strata.{factor}"] = ["missing"]
+        elif level not in levels:
+            errors[f"strata.{factor}"] = [f"unknown level {level!r}; one of {', '.join(levels)}"]
+        else:
+            out[factor] = level
+    for factor in set(strata) - set(design.levels):
+        errors[f"strata.{factor}"] = ["not a factor of this study"]
+    unit = design.cluster_unit
+    if unit and not _clean(cluster):
+        errors["cluster"] = [f"required: the {unit} this participant belongs to"]
+    if errors:
+        raise ServiceError(422, "the strata are incomplete or invalid", errors)
+    if unit:
+        out[unit] = _clean(cluster)
+    return out
+
+
+def require_enrol_right(principal: Principal) -> None:
+    """Staff enrol through the API only as admin or coordinator (host platforms use such a token)."""
+    if principal.role not in ("admin", "coordinator"):
+        raise ServiceError(403, "enrolment needs an admin or coordinator token")
+
+
+def find_participant(session: Session, study: Study, external_id: str) -> Participant | None:
+    return session.scalar(sa.select(Participant).where(Participant.study_id == study.id,
+                                                       Participant.external_id == external_id))
+
+
+def _same_or_conflict(principal, study, design, existing: Participant, strata, cluster) -> Enrolment:
+    if existing.strata == strata and (existing.cluster_key or None) == (cluster or None):
+        return Enrolment(existing, created=False)
+    raise ServiceError(409, f"participant {existing.external_id!r} is enrolled with other strata",
+                       {"strata": ["differ from the stored enrolment"]},
+                       {"existing": participant_view(principal, study, existing, design)})
+
+
+def enrol(session: Session, principal: Principal, study: Study, data: dict, *,
+          source: str = "api", source_info: dict | None = None) -> Enrolment:
+    """Enrol (or replay the enrolment of) ``data["external_id"]`` in ``study``.
+
+    ``data`` holds ``external_id``, ``strata``, and optionally ``cluster``, ``therapist_id``,
+    ``locale``, ``timezone`` and ``consent`` ({version, method, locale, consented_at?}).
+    """
+    design = design_of(study)
+    external_id = _clean(data.get("external_id"))
+    if not external_id:
+        raise ServiceError(422, "external_id is required", {"external_id": ["required"]})
+    values = validated_strata(design, data.get("strata") or {}, data.get("cluster"))
+    strata = {k: v for k, v in values.items() if k != design.cluster_unit}
+    cluster = _clean(data.get("cluster")) or None
+    existing = find_participant(session, study, external_id)
+    if existing is not None:
+        return _same_or_conflict(principal, study, design, existing, strata, cluster)
+    if study.status != "active":
+        raise ServiceError(409, f"study {study.key!r} is {study.status}, not active",
+                           {"status": ["enrolment needs an active study"]})
+    participant = Participant(
+        study_id=study.id, external_id=external_id, strata=strata, cluster_key=cluster,
+        therapist_id=_therapist(session, data.get("therapist_id")),
+        locale=_locale(design, data.get("locale")), timezone=_timezone(data.get("timezone")),
+        source=source, source_info=source_info or {}, enrolled_at=utcnow())
+    consent = _consent(design, data.get("consent"), participant.locale)
+    try:
+        with session.begin_nested():
+            session.add(participant)
+            session.flush()
+    except IntegrityError:  # a concurrent request enrolled the same external_id first
+        existing = find_participant(session, study, external_id)
+        return _same_or_conflict(principal, study, design, existing, strata, cluster)
+    if consent is not None:
+        session.add(ConsentRecord(participant_id=participant.id, **consent))
+    row = allocate(session, study, design, participant, values)
+    _generate_homework(session, participant, design, participant.enrolled_at)
+    audit.record(session, actor=principal.actor, action="participant.enrol",
+                 target=f"participant:{participant.id}", study_key=study.key,
+                 after={"external_id": external_id, "stratum": row.stratum_key,
+                        "sequence_no": row.sequence_no, "arm_code": design.arms[row.arm_key]["code"],
+                        "source": source})
+    return Enrolment(participant, created=True)
+
+
+def _generate_homework(session, participant, design, now) -> None:
+    try:  # written by the homework engineer; absent until that service lands
+        from .homework import generate_instances
+    except ImportError:
+        return
+    generate_instances(session, participant, design.definition, now)
+
+
+def _therapist(session: Session, therapist_id) -> int | None:
+    if therapist_id is None:
+        return None
+    user = session.get(User, therapist_id)
+    if user is None or not user.active or user.role != "therapist":
+        raise ServiceError(422, "therapist_id is not an active therapist account",
+                           {"therapist_id": ["not an active therapist"]})
+    return user.id
+
+
+def _locale(design: StudyDesign, locale) -> str:
+    locale = _clean(locale) or design.definition.default_locale
+    if locale not in design.definition.locales:
+        raise ServiceError(422, f"locale {locale!r} is not offered",
+                           {"locale": [f"one of {', '.join(design.definition.locales)}"]})
+    return locale
+
+
+def _timezone(name) -> str:
+    name = _clean(name) or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ServiceError(422, f"unknown time zone {name!r}",
+                           {"timezone": ["not an IANA time zone name"]}) from None
+    return name
+
+
+def _consent(design: StudyDesign, consent: dict | None, locale: str) -> dict | None:
+    """The consent record to store; the text hash pins the exact wording agreed to."""
+    if consent is None:
+        return None
+    wanted = design.definition.consent
+    locale = _clean(consent.get("locale")) or locale
+    errors = {}
+    if _clean(consent.get("version")) != str(wanted["version"]):
+        errors["consent.version"] = [f"the current consent version is {wanted['version']!r}"]
+    text = wanted["text"].get(locale)
+    if text is None:
+        errors["consent.locale"] = [f"no consent text in {locale!r}"]
+    if errors:
+        raise ServiceError(422, "the consent does not match the study's consent text", errors)
+    consented_at: datetime = consent.get("consented_at") or utcnow()
+    if consented_at.tzinfo is None:
+        raise ServiceError(422, "consented_at needs a time zone",
+                           {"consent.consented_at": ["timezone-aware time required"]})
+    return {"version": str(wanted["version"]), "locale": locale,
+            "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "method": _clean(consent.get("method")) or "api", "consented_at": consented_at}
+
+
+def participant_view(principal: Principal, study: Study, participant: Participant,
+                     design: StudyDesign | None = None) -> dict[str, Any]:
+    """The enrolment answer: arm key for callers who may see arms, else the arm code."""
+    design = design or design_of(study)
+    row = participant.allocation
+    arm = design.arms[row.arm_key]
+    return {
+        "id": participant.id, "external_id": participant.external_id,
+        "arm": blinding.arm_for(principal, study, arm), "arm_code": arm["code"],
+        "features": arm["features"], "link": participant_link(participant),
+        "enrolled_at": participant.enrolled_at.isoformat(), "stratum": row.stratum_key,
+        "status": participant.status, "cluster": participant.cluster_key,
+    }
+
+
+def demo_enrolment(session: Session, study: Study, base_url: str) -> str:
+    """Enrol a demo participant with the first level of every factor; return their link."""
+    design = design_of(study)
+    strata = {f: levels[0] for f, levels in design.levels.items()}
+    data = {"external_id": "demo-participant", "strata": strata,
+            "cluster": "demo-therapist" if design.cluster_unit else None}
+    done = enrol(session, Principal(role="demo"), study, data, source="demo")
+    return participant_link(done.participant, base_url=base_url)
+
+
+def get_participant(session: Session, principal: Principal, study: Study,
+                    participant_id: int) -> Participant:
+    """The participant, or 404 (also for a therapist asking about someone else's client)."""
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.study_id != study.id or not _may_see(principal, participant):
+        raise ServiceError(404, f"no participant {participant_id} in study {study.key!r}")
+    return participant
+
+
+def _may_see(principal: Principal, participant: Participant) -> bool:
+    if principal.role == "therapist":
+        return participant.therapist_id == principal.user.id
+    if principal.role == "participant":
+        return principal.participant is not None and principal.participant.id == participant.id
+    return True
+
+
+def list_participants(session: Session, principal: Principal, study: Study) -> list[Participant]:
+    query = sa.select(Participant).where(Participant.study_id == study.id).order_by(Participant.id)
+    if principal.role == "therapist":
+        query = query.where(Participant.therapist_id == principal.user.id)
+    return list(session.scalars(query))
+
+
+def participant_link(participant: Participant, base_url: str | None = None) -> str:
+    """The participant's access link, signed as of enrolment so a replay answers identically.
+
+    Same format as :func:`hwtrial.auth.links.make_link_token` (which stamps the current
+    time); stamping ``enrolled_at`` instead makes the link part of the stored answer.
+    It expires ``HWTRIAL_PARTICIPANT_LINK_DAYS`` after enrolment, like a link issued then.
+    """
+    stamp = int(participant.enrolled_at.timestamp())
+
+    class _Stamped(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return stamp
+
+    config = current_app.config
+    serializer = URLSafeTimedSerializer(config["HWTRIAL_SECRET_KEY"], salt=LINK_SALT, signer=_Stamped)
+    token = serializer.dumps([participant.id, participant.link_generation])
+    root = (base_url or config["HWTRIAL_PUBLIC_URL"]).rstrip("/")
+    prefix = current_app.extensions["hwtrial"].url_prefix
+    return f"{root}{prefix}/p/start?token={token}"

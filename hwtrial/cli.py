@@ -129,6 +129,11 @@ def demo(host, port, no_serve):
         current_app.run(host=host, port=port, use_reloader=False)
 
 
+from .cli_allocation import allocation_group  # noqa: E402
+
+hwtrial_group.add_command(allocation_group)
+
+
 def _standalone_group() -> FlaskGroup:
     from . import create_app
 

@@ -63,6 +63,24 @@ class HWTrial:
         app.cli.add_command(hwtrial_group)
         install_redaction()
 
+    def features_for(self, study_key: str, participant: str | int) -> dict:
+        """Feature flags of a participant's arm, for host-app code (inside an app context).
+
+        ``participant`` is the external id (str) or hwtrial's participant id (int). The first
+        exposure to each feature is recorded and committed here, as a request would.
+        Raises :class:`~hwtrial.errors.ServiceError` (404) for an unknown participant.
+        """
+        from .services.features import features_by_ref
+
+        session = get_session()
+        try:
+            result = features_by_ref(session, study_key, participant)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+        return result
+
     @staticmethod
     def _bind_database(app: Flask, database):
         if database is None:

@@ -10,7 +10,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 
-def configure_sqlite_engine(engine: sa.Engine, busy_timeout_ms: int) -> None:
+def configure_sqlite_engine(engine: sa.Engine, busy_timeout_ms: int, *, immediate: bool = True) -> None:
+    """Set the pragmas on every connection and make transactions begin ``IMMEDIATE``.
+
+    ``immediate=False`` emits a plain deferred ``BEGIN``: only for the test-only negative
+    control ``HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK``, which must let enrolments race.
+    """
     if engine.dialect.name != "sqlite" or getattr(engine, "_hwtrial_configured", False):
         return
     engine._hwtrial_configured = True  # type: ignore[attr-defined]
@@ -28,4 +33,4 @@ def configure_sqlite_engine(engine: sa.Engine, busy_timeout_ms: int) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

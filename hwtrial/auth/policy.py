@@ -43,6 +43,19 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_users.TokenList": ADMIN,
     "hwtrial_users.TokenItem": ADMIN,
     "hwtrial_users.Me": STAFF,
+    # participants API (enrolment, flags, withdrawal); object checks in the services
+    "hwtrial_participants.ParticipantList": STAFF,  # POST (enrol): HOST, checked in the view
+    "hwtrial_participants.ParticipantItem": STAFF,
+    "hwtrial_participants.ParticipantFeatures": HOST,
+    "hwtrial_participants.ParticipantUnblind": STAFF,  # service: coordinator or may_unblind
+    "hwtrial_participants.ParticipantWithdraw": COORDINATION,
+    # allocation list and study-level unblinding; service: the unblinding right
+    "hwtrial_allocations.AllocationList": STAFF,
+    "hwtrial_allocations.UnblindingRequestList": STAFF,
+    "hwtrial_allocations.UnblindingApproval": STAFF,
+    # recruitment
+    "hwtrial_recruitment.prolific_entry": ANYONE,
+    "hwtrial_recruitment.complete": PARTICIPANT,
 }
 
 

@@ -10,6 +10,7 @@ from ..auth.secrets import digest
 from ..errors import ServiceError
 from ..models import ApiToken, Participant, User, utcnow
 from ..services.sessions import find_session
+from .objects import check_object_access
 from .policy import allowed_roles
 from .principal import ANONYMOUS, Principal
 
@@ -60,11 +61,12 @@ def current_principal() -> Principal:
 
 
 def enforce_policy(session: Session) -> None:
-    """Load the principal, then check the policy row of the endpoint (fail closed)."""
+    """Load the principal, check the endpoint's policy row (fail closed), then the objects in the URL."""
     principal = resolve_principal(session)
     g.hwtrial_principal = principal
     roles = allowed_roles(request.endpoint)
     if principal.role in roles:
+        check_object_access(session, principal, request.view_args or {})
         return
     if principal is DISABLED:
         raise ServiceError(403, "account disabled")

@@ -14,6 +14,9 @@ ADMIN = frozenset({"admin"})
 COORDINATION = frozenset({"admin", "coordinator"})
 ANALYSIS = frozenset({"admin", "coordinator", "statistician"})
 CARE = frozenset({"admin", "coordinator", "therapist"})
+# Roles that can hold the unblinding permission (statisticians only with may_unblind: the
+# service checks the permission itself).
+UNBLINDING = frozenset({"admin", "coordinator", "statistician"})
 # Host platforms enrol and ask for features with a coordinator-scoped token.
 HOST = COORDINATION
 
@@ -30,7 +33,15 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_auth.participant_start": ANYONE,
     # staff pages
     "hwtrial_web.staff_home": STAFF,
-    "hwtrial_web.participant_home": PARTICIPANT,
+    # participant pages (homework): each service loads only the signed-in participant's rows
+    "hwtrial_participant.home": PARTICIPANT,
+    "hwtrial_participant.consent": PARTICIPANT,
+    "hwtrial_participant.questionnaire": PARTICIPANT,
+    "hwtrial_participant.task": PARTICIPANT,
+    "hwtrial_participant.draft": PARTICIPANT,
+    "hwtrial_participant.review": PARTICIPANT,
+    "hwtrial_participant.done": PARTICIPANT,
+    "hwtrial_participant.leave": PARTICIPANT,
     # studies API
     "hwtrial_studies.StudyList": frozenset({"admin", "coordinator", "therapist", "statistician"}),
     "hwtrial_studies.StudyItem": frozenset({"admin", "coordinator", "therapist", "statistician"}),
@@ -43,16 +54,26 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_users.TokenList": ADMIN,
     "hwtrial_users.TokenItem": ADMIN,
     "hwtrial_users.Me": STAFF,
+    # engagement events: host platforms, and participants for their own events (checked in the service)
+    "hwtrial_events.EventBatch": HOST | PARTICIPANT,
+    # homework for care staff (a therapist only for their own clients, checked in the service)
+    "hwtrial_homework.ClientHomework": CARE,
+    "hwtrial_homework.HomeworkList": CARE,
+    "hwtrial_homework.HomeworkReview": CARE,
+    "hwtrial_homework.SafetyAlertList": COORDINATION,
+    "hwtrial_homework.SafetyAlertAcknowledge": COORDINATION,
     # participants API (enrolment, flags, withdrawal); object checks in the services
     "hwtrial_participants.ParticipantList": STAFF,  # POST (enrol): HOST, checked in the view
     "hwtrial_participants.ParticipantItem": STAFF,
     "hwtrial_participants.ParticipantFeatures": HOST,
-    "hwtrial_participants.ParticipantUnblind": STAFF,  # service: coordinator or may_unblind
+    "hwtrial_participants.ParticipantUnblind": UNBLINDING,  # service: coordinator or may_unblind
     "hwtrial_participants.ParticipantWithdraw": COORDINATION,
     # allocation list and study-level unblinding; service: the unblinding right
-    "hwtrial_allocations.AllocationList": STAFF,
-    "hwtrial_allocations.UnblindingRequestList": STAFF,
-    "hwtrial_allocations.UnblindingApproval": STAFF,
+    "hwtrial_allocations.AllocationList": UNBLINDING,
+    "hwtrial_allocations.UnblindingRequestList": UNBLINDING,
+    "hwtrial_allocations.UnblindingApproval": UNBLINDING,
+    # results: statisticians, coordinators, admins; arm labels blinded by the service
+    "hwtrial_results.StudyResults": ANALYSIS,
     # recruitment
     "hwtrial_recruitment.prolific_entry": ANYONE,
     "hwtrial_recruitment.complete": PARTICIPANT,

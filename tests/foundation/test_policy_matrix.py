@@ -1,0 +1,133 @@
+"""Every route has a policy row, and every route is tried by every kind of principal.
+
+Principals: anonymous, participant A, participant B, A's therapist, another therapist,
+coordinator, statistician, admin and a disabled account. A principal whose role the policy
+row does not list must get 401/403; one it lists must not — except for object-level checks:
+B using A's ids, or a therapist using another therapist's client's ids, gets 403/404.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hwtrial.auth.policy import POLICY
+from hwtrial.models import (
+    Allocation,
+    HomeworkInstance,
+    Participant,
+    Study,
+    UnblindingRequest,
+    User,
+    utcnow,
+)
+from hwtrial.services import sessions
+
+#: Routes whose answer depends on the body (credentials, links), not on who calls.
+BODY_DECIDES = {"hwtrial_auth.login", "hwtrial_auth.logout", "hwtrial_auth.participant_start"}
+#: URL variables that point at participant A's data (object-level checks apply).
+PARTICIPANT_SCOPED = {"participant_id", "instance_id"}
+SKIP_METHODS = {"HEAD", "OPTIONS"}
+#: Routes a role may call but that also need the unblinding permission, which the world's
+#: statistician lacks: a 403 for that statistician is the permission check working.
+PERMISSION_GATED = {"hwtrial_participants.ParticipantUnblind", "hwtrial_allocations.AllocationList",
+                    "hwtrial_allocations.UnblindingRequestList", "hwtrial_allocations.UnblindingApproval"}
+
+
+@pytest.fixture
+def world(app, session, load_study, make_user):
+    """A study with participants A and B, their therapists, staff of every role, and sessions."""
+    # Factories first: each commits in its own context (SQLite takes the write lock at BEGIN).
+    staff = {role: make_user(role)[0] for role in ("admin", "coordinator", "statistician")}
+    staff["therapist_a"] = make_user("therapist")[0]
+    staff["therapist_b"] = make_user("therapist")[0]
+    staff["disabled"] = make_user("coordinator")[0]
+    key = load_study("reminder-rct")
+    study = session.query(Study).filter_by(key=key).one()
+    session.get(User, staff["disabled"]).active = False
+    people = {}
+    for name, therapist in (("a", staff["therapist_a"]), ("b", staff["therapist_b"])):
+        participant = Participant(study_id=study.id, external_id=f"ext-{name}", therapist_id=therapist,
+                                  strata={"site": "north", "severity": "mild"}, timezone="Europe/London")
+        session.add(participant)
+        session.flush()
+        session.add(Allocation(study_id=study.id, participant_id=participant.id, sequence_no=len(people) + 1,
+                               arm_key="control", method="test", probability=0.5, study_version=1))
+        now = utcnow()
+        instance = HomeworkInstance(study_id=study.id, participant_id=participant.id,
+                                    template_key="thought_record", slot_key=f"slot-{name}", open_at=now,
+                                    scheduled_at=now, due_at=now + timedelta(days=1),
+                                    expire_at=now + timedelta(days=2))
+        session.add(instance)
+        session.flush()
+        people[name] = (participant, instance)
+    request = UnblindingRequest(study_id=study.id, requested_by=staff["coordinator"], reason="lock")
+    session.add(request)
+    session.flush()
+    cookies = {"anonymous": None}
+    life = timedelta(hours=1)
+    for name, user_id in staff.items():
+        cookies[name] = sessions.open_session(session, life, user=session.get(User, user_id))
+    for name in ("a", "b"):
+        cookies[f"participant_{name}"] = sessions.open_session(session, life, participant=people[name][0])
+    token_id = session.get(User, staff["coordinator"]).tokens[0].id
+    session.commit()
+    values = {"study_key": key, "participant_id": people["a"][0].id, "instance_id": people["a"][1].id,
+              "user_id": staff["coordinator"], "token_id": token_id, "request_id": request.id,
+              "filename": "hwtrial.css"}
+    return {"cookies": cookies, "values": values}
+
+
+ROLE_OF = {"anonymous": "anonymous", "participant_a": "participant", "participant_b": "participant",
+           "therapist_a": "therapist", "therapist_b": "therapist", "coordinator": "coordinator",
+           "statistician": "statistician", "admin": "admin", "disabled": "disabled"}
+
+
+def build_url(rule, values) -> str:
+    """Fill the rule's variables; an id the world does not hold (e.g. an alert) gets 1,
+    which the allowed roles see as 404 and the others must still see refused."""
+    from flask import url_for
+
+    return url_for(rule.endpoint, **{arg: values.get(arg, 1) for arg in rule.arguments})
+
+
+def test_every_route_has_a_policy_row(app):
+    missing = sorted({rule.endpoint for rule in app.url_map.iter_rules()} - set(POLICY))
+    assert missing == [], f"routes without a policy row: {missing}"
+
+
+def call(client, method, url, cookie):
+    client.delete_cookie("hwtrial_session")
+    if cookie:
+        client.set_cookie("hwtrial_session", cookie)
+    kwargs = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+    return client.open(url, method=method, **kwargs)
+
+
+def expected_denied(endpoint, principal, rule) -> bool:
+    role = ROLE_OF[principal]
+    if role not in POLICY[endpoint]:
+        return True
+    scoped = bool(set(rule.arguments) & PARTICIPANT_SCOPED)
+    return scoped and principal in ("participant_b", "therapist_b")
+
+
+def test_route_matrix(app, client, world):
+    failures = []
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint not in BODY_DECIDES]
+    with app.test_request_context():
+        urls = [build_url(r, world["values"]) for r in rules]
+    for rule, url in zip(rules, urls, strict=True):
+        for method in sorted(rule.methods - SKIP_METHODS):
+            for principal, cookie in world["cookies"].items():
+                answer = call(client, method, url, cookie)
+                denied = expected_denied(rule.endpoint, principal, rule)
+                refused = answer.status_code in (401, 403) or (
+                    answer.status_code == 404 and set(rule.arguments) & PARTICIPANT_SCOPED)
+                if denied and not refused:
+                    failures.append(f"{method} {url} as {principal}: {answer.status_code}, expected 401/403/404")
+                gated = rule.endpoint in PERMISSION_GATED and principal == "statistician"
+                if not denied and answer.status_code in (401, 403) and not gated:
+                    failures.append(f"{method} {url} as {principal}: {answer.status_code}, expected access")
+    assert failures == [], "\n".join(failures)

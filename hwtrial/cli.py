@@ -132,6 +132,9 @@ def demo(host, port, no_serve):
 from .cli_allocation import allocation_group  # noqa: E402
 
 hwtrial_group.add_command(allocation_group)
+from .cli_analyze import analyze  # noqa: E402
+
+hwtrial_group.add_command(analyze)
 
 
 def _standalone_group() -> FlaskGroup:

@@ -1,0 +1,120 @@
+"""Use case: the full results document of a study (API ``GET .../results``, ``hwtrial analyze``).
+
+Load (the study, in the caller's scope), authorise (which arm labels the caller may see),
+act (aggregate in SQL, analyse with :mod:`hwtrial.analysis`, serialise). Read-only: it
+writes nothing, so there is nothing to flush or audit.
+
+Document shape::
+
+    {"study", "title", "version", "blinded", "arm_labels": "key"|"code", "arms",
+     "reference_arm", "level", "populations", "flags": [str],
+     "sections": {name: {"status": "ok"|"not_estimable"|"not_applicable", ...}}}
+
+A section whose model cannot be fitted reports ``{"status": "not_estimable", "reason"}``
+instead of a number; parts of a section (one model, one metric) are guarded the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hwtrial.analysis.results import to_dict
+
+from ..auth.principal import Principal
+from ..errors import ServiceError
+from ..models import Study
+from . import results_designs as designs
+from . import results_outcomes as outcomes
+from . import results_sections as basic
+from .blinding import can_see_arms
+from .results_context import build_context, covariate_keys, guarded, measures_of
+from .results_data import load_tables
+from .studies import get_study
+
+#: Section name → builder, in document order.
+SECTIONS = {
+    "flow": basic.flow,
+    "srm": basic.srm,
+    "baseline": basic.baseline,
+    "adherence": basic.adherence,
+    "engagement": basic.engagement,
+    "outcomes": outcomes.outcomes,
+    "factorial": designs.factorial,
+    "cluster": designs.cluster,
+    "mrt": designs.mrt,
+}
+
+
+def sees_arms(principal: Principal | None, study: Study) -> bool:
+    """Whether the caller may see arm keys (else blinded codes); the CLI operator may."""
+    return True if principal is None else can_see_arms(principal, study)
+
+
+def parse_sections(sections: str | Iterable[str] | None) -> list[str]:
+    """Section names asked for (comma-separated or a list); all when None."""
+    if sections is None:
+        return list(SECTIONS)
+    names = sections.split(",") if isinstance(sections, str) else list(sections)
+    names = [n.strip() for n in names if n.strip()]
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown or not names:
+        raise ServiceError(422, "unknown results section", {
+            "sections": [f"choose from {', '.join(SECTIONS)}; got {', '.join(unknown) or '-'}"]})
+    return [n for n in SECTIONS if n in names]
+
+
+def _flags(sections: dict[str, Any]) -> list[str]:
+    """Warnings shown before any estimate: sample-ratio mismatches."""
+    flags = []
+    srm = sections.get("srm", {})
+    if srm.get("status") == "ok" and srm["allocation"].flagged:
+        flags.append(f"sample ratio mismatch in allocation (p = {srm['allocation'].p_value:.3g})")
+    completion = srm.get("outcome_completion", {})
+    if completion.get("status") == "ok" and completion["result"].flagged:
+        flags.append("sample ratio mismatch in primary outcome completion "
+                     f"(p = {completion['result'].p_value:.3g})")
+    return flags
+
+
+def build_results(session: Session, principal: Principal | None, study_key: str, *,
+                  population: str | None = None,
+                  sections: str | Iterable[str] | None = None) -> dict[str, Any]:
+    """The results document of study ``study_key`` (JSON-ready dict).
+
+    Parameters
+    ----------
+    session : Session
+        Database session (only read).
+    principal : Principal or None
+        The caller; ``None`` for the CLI operator (unblinded).
+    study_key : str
+        Study slug; 404 when unknown or outside the caller's token scope.
+    population : {"itt", "per_protocol"}, optional
+        Report only this population (default: the plan's populations).
+    sections : str or iterable of str, optional
+        Subset of :data:`SECTIONS` (comma-separated string or list).
+    """
+    study = get_study(session, principal, study_key)
+    blind = not sees_arms(principal, study)
+    names = parse_sections(sections)
+    definition = study.definition
+    plan = measures_of(definition.get("analysis"))
+    micro = "mrt" in names and any(
+        a["features"].get("reminders", {}).get("policy") == "micro_randomised"
+        for a in definition["arms"])
+    tables = load_tables(session, study, covariate_keys=covariate_keys(definition),
+                         instruments=sorted({m.instrument for m in plan}), micro_randomised=micro)
+    try:
+        ctx = build_context(definition, tables, sees_arms=not blind, population=population)
+    except ValueError as error:
+        raise ServiceError(422, str(error), {"population": [str(error)]}) from None
+    body = {name: guarded(SECTIONS[name], ctx) for name in names}
+    doc = {"study": study.key, "title": study.title, "version": study.current_version,
+           "blinded": blind, "arm_labels": "code" if blind else "key",
+           "arms": [{"label": a, "ratio": ctx.ratios[a]} for a in ctx.arm_order],
+           "reference_arm": ctx.reference, "level": ctx.level, "populations": ctx.populations,
+           "flags": _flags(body), "sections": body}
+    return to_dict(doc)

@@ -1,0 +1,182 @@
+"""What every results section reads: the participant table, labels, plan and populations.
+
+Arm labels are decided once, here: arm keys for callers who may see arms, blinded codes
+(A, B, C1, ...) otherwise. Every section computes with those labels, so a blinded
+document differs from an unblinded one only in names, never in numbers.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .results_data import StudyTables
+
+POPULATIONS = ("itt", "per_protocol")
+
+
+class NotApplicable(Exception):
+    """A section that the study's design does not call for (reported, not an error)."""
+
+
+#: Failures that mean "these data cannot support this model" rather than a bug: too few
+#: rows, singular designs, non-convergence (ConvergenceError is a RuntimeError), and any
+#: warning a fit raises (a perfect-separation or convergence warning flags a wrong number).
+NOT_ESTIMABLE = (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError, Warning)
+
+
+def guarded(build: Callable[..., dict], *args, **kwargs) -> dict:
+    """Run one section (or part); a model that cannot be fitted is reported, never raised.
+
+    Returns ``{"status": "ok", ...}``, ``{"status": "not_estimable", "reason": ...}`` or
+    ``{"status": "not_applicable", "reason": ...}``.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return {"status": "ok", **build(*args, **kwargs)}
+    except NotApplicable as why:
+        return {"status": "not_applicable", "reason": str(why)}
+    except NOT_ESTIMABLE as why:
+        return {"status": "not_estimable", "reason": f"{type(why).__name__}: {why}"}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One pre-specified outcome: instrument at a timepoint, maybe with a baseline."""
+
+    role: str
+    instrument: str
+    timepoint: str
+    baseline_timepoint: str | None
+    model: str
+    covariates: tuple[str, ...]
+    robust_se: str | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.instrument}@{self.timepoint}"
+
+
+@dataclass
+class ResultsContext:
+    """Inputs shared by the section builders (built by :func:`build_context`)."""
+
+    definition: dict[str, Any]
+    people: pd.DataFrame
+    tables: StudyTables
+    labels: dict[str, str]
+    arm_order: list[str]
+    ratios: dict[str, float]
+    reference: str
+    level: float
+    populations: list[str]
+    measures: list[Measure]
+    covariate_keys: list[str]
+    blinded: bool
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def analysis(self) -> dict[str, Any]:
+        return self.definition.get("analysis") or {}
+
+    @property
+    def covariates(self) -> list[str]:
+        return list(self.measures[0].covariates) if self.measures else []
+
+    @property
+    def is_cluster(self) -> bool:
+        return self.definition["allocation"]["method"] == "cluster"
+
+    @property
+    def is_factorial(self) -> bool:
+        return bool(self.definition.get("factors"))
+
+    @property
+    def is_micro_randomised(self) -> bool:
+        return any(arm["features"].get("reminders", {}).get("policy") == "micro_randomised"
+                   for arm in self.definition["arms"])
+
+    def analysed(self, population: str | None = None) -> pd.DataFrame:
+        """Participants whose data may be used, restricted to ``population``."""
+        population = population or self.populations[0]
+        frame = self.people.loc[~self.people["exclude_data"]]
+        return frame.loc[frame["per_protocol"]] if population == "per_protocol" else frame
+
+    def score(self, frame: pd.DataFrame, instrument: str, timepoint: str | None) -> pd.Series:
+        """Total score of each row of ``frame`` (by ``participant_id``; NaN where missing)."""
+        if "wide" not in self.cache:
+            s = self.tables.scores
+            self.cache["wide"] = s.set_index(["participant_id", "instrument", "timepoint"])["total"]
+            self.cache["pairs"] = set(zip(s["instrument"], s["timepoint"], strict=True))
+        if (instrument, timepoint) not in self.cache["pairs"]:
+            return pd.Series(np.nan, index=frame.index)
+        picked = self.cache["wide"].xs((instrument, timepoint), level=("instrument", "timepoint"))
+        return frame["participant_id"].map(picked).astype(float)
+
+
+def measures_of(analysis: dict[str, Any] | None) -> list[Measure]:
+    """Primary then secondary measures of the analysis plan (empty without one)."""
+    if not analysis or not analysis.get("primary"):
+        return []
+    specs = [("primary", analysis["primary"])]
+    specs += [(f"secondary_{i + 1}", s) for i, s in enumerate(analysis.get("secondary") or [])]
+    return [Measure(role, s["instrument"], s["timepoint"], s.get("baseline_timepoint"),
+                    s.get("model") or "ancova", tuple(s.get("covariates") or ()),
+                    s.get("robust_se")) for role, s in specs]
+
+
+def covariate_keys(definition: dict[str, Any]) -> list[str]:
+    """Stratification and cluster covariate keys (baseline table and model adjustment)."""
+    keys = [s["key"] for s in definition.get("stratification") or []]
+    clusters = definition.get("clusters") or {}
+    keys += [c["key"] for c in clusters.get("covariates") or [] if c["key"] not in keys]
+    return keys
+
+
+def choose_populations(analysis: dict[str, Any], population: str | None) -> list[str]:
+    """The populations to report: the one asked for, else the plan's (ITT first)."""
+    if population is not None:
+        if population not in POPULATIONS:
+            raise ValueError(f"population must be one of {POPULATIONS}, got {population!r}")
+        return [population]
+    planned = list(analysis.get("populations") or ["itt"])
+    return sorted(planned, key=POPULATIONS.index)
+
+
+def prepare_people(people: pd.DataFrame, labels: dict[str, str],
+                   min_adherence: float | None) -> pd.DataFrame:
+    """Add ``arm`` (display label), adherence rate, per-protocol flag and minutes."""
+    people = people.copy()
+    people["arm"] = people["arm_key"].map(labels).fillna("unknown")
+    assigned = people["n_assigned"].where(people["n_assigned"] > 0)
+    people["adherence_rate"] = people["n_completed"] / assigned
+    threshold = np.inf if min_adherence is None else float(min_adherence)
+    people["per_protocol"] = (people["adherence_rate"] >= threshold).fillna(False)
+    people["active_minutes"] = people["active_seconds"] / 60.0
+    return people
+
+
+def build_context(definition: dict[str, Any], tables: StudyTables, *, sees_arms: bool,
+                  population: str | None = None) -> ResultsContext:
+    """Labels, reference arm, populations and measures for one results document."""
+    analysis = definition.get("analysis") or {}
+    arms = definition["arms"]
+    labels = {a["key"]: a["key"] if sees_arms else a["code"] for a in arms}
+    order = [labels[a["key"]] for a in arms]
+    pops = choose_populations(analysis, population)
+    pp = (analysis.get("per_protocol") or {}).get("min_adherence")
+    if "per_protocol" in pops and pp is None:
+        raise ValueError("per_protocol needs analysis.per_protocol.min_adherence in the study")
+    people = prepare_people(tables.participants, labels, pp)
+    return ResultsContext(
+        definition=definition, people=people, tables=tables, labels=labels, arm_order=order,
+        ratios={labels[a["key"]]: float(a["ratio"]) for a in arms}, reference=order[0],
+        level=1.0 - float(analysis.get("alpha") or 0.05), populations=pops,
+        measures=measures_of(analysis), covariate_keys=covariate_keys(definition),
+        blinded=not sees_arms)

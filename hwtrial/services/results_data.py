@@ -1,0 +1,181 @@
+"""SQL aggregation for the results service: one row per participant, never one per event.
+
+Every query groups in the database (``GROUP BY participant_id``) and returns plain pandas
+tables, so memory grows with participants and never with homework instances or events.
+Metrics are JSON text; they are read with the dialect's own JSON functions (SQLite
+``json_extract``; PostgreSQL ``json_to_record`` in a lateral join, which parses each
+document once instead of once per key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import Study
+
+#: Numeric metrics summed per participant over closed homework instances.
+SUMMED_METRICS = ("active_seconds", "edits", "words")
+#: Hours after a decision point in which a submission counts as the MRT proximal outcome.
+PROXIMAL_WINDOW_HOURS = 2
+#: Instance states whose outcome is known: the denominator of adherence. A scheduled or
+#: open instance may still be done, so counting it as missed would bias adherence down.
+CLOSED_STATES = ("submitted", "expired")
+
+
+@dataclass(frozen=True)
+class StudyTables:
+    """What the results service analyses, as plain tables.
+
+    Attributes
+    ----------
+    participants : DataFrame
+        One row per randomised participant: ``participant_id``, ``arm_key``, ``status``,
+        ``exclude_data``, ``cluster``, ``therapist_id``, one column per stratum / cluster
+        covariate key, and the homework aggregates ``n_assigned``, ``n_completed``,
+        ``n_on_time``, ``active_seconds``, ``edits``, ``words``, ``self_review_depth``,
+        ``n_events`` (0 or NaN when a participant has none).
+    scores : DataFrame
+        Questionnaire totals, one row per participant, instrument and timepoint:
+        ``participant_id``, ``instrument``, ``timepoint``, ``total``.
+    clusters : dict
+        Randomised clusters per arm key (cluster studies; empty otherwise).
+    decision_points : DataFrame or None
+        Micro-randomised studies: one row per decision point with ``participant_id``,
+        ``available``, ``probability``, ``treated`` and the proximal ``outcome`` (0/1).
+    """
+
+    participants: pd.DataFrame
+    scores: pd.DataFrame
+    clusters: dict
+    decision_points: pd.DataFrame | None
+
+
+def _json_field(column: str, key: str, dialect: str) -> str:
+    """SQL for one top-level JSON value of a JSON-text column (keys are validated slugs)."""
+    if dialect == "postgresql":
+        return f"(CAST({column} AS json) ->> '{key}')"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def participant_rows(session: Session, study: Study, covariate_keys: list[str]) -> pd.DataFrame:
+    """Randomised participants with arm, status and covariates (one SQL query)."""
+    dialect = session.get_bind().dialect.name
+    covs = "".join(
+        f", COALESCE({_json_field('p.strata', k, dialect)}, {_json_field('c.covariates', k, dialect)})"
+        f' AS "{k}"' for k in covariate_keys)
+    sql = sa.text(f"""
+        SELECT p.id AS participant_id, a.arm_key, p.status, p.exclude_data,
+               p.cluster_key AS cluster, p.therapist_id{covs}
+        FROM hwtrial_participant p
+        JOIN hwtrial_allocation a ON a.participant_id = p.id
+        LEFT JOIN hwtrial_cluster c ON c.study_id = p.study_id AND c.cluster_key = p.cluster_key
+        WHERE p.study_id = :sid ORDER BY p.id""")
+    rows = session.execute(sql, {"sid": study.id}).all()
+    cols = ["participant_id", "arm_key", "status", "exclude_data", "cluster", "therapist_id",
+            *covariate_keys]
+    df = pd.DataFrame(rows, columns=cols)
+    df["exclude_data"] = df["exclude_data"].astype(bool)
+    return df
+
+
+def _instance_sql(dialect: str) -> str:
+    closed = ", ".join(f"'{s}'" for s in CLOSED_STATES)
+    head = """SELECT i.participant_id, COUNT(*),
+               SUM(CASE WHEN i.state = 'submitted' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN i.state = 'submitted' AND NOT i.late THEN 1 ELSE 0 END)"""
+    if dialect == "postgresql":
+        sums = "".join(f", SUM(m.{k})" for k in SUMMED_METRICS)
+        cols = ", ".join(f"{k} float8" for k in (*SUMMED_METRICS, "self_review_depth"))
+        return f"""{head}{sums},
+               AVG(CASE WHEN i.state = 'submitted' THEN m.self_review_depth END)
+            FROM hwtrial_homework_instance i
+            LEFT JOIN LATERAL json_to_record(CAST(i.metrics AS json)) AS m({cols}) ON true
+            WHERE i.study_id = :sid AND i.state IN ({closed}) GROUP BY i.participant_id"""
+    sums = "".join(f", SUM({_json_field('i.metrics', k, dialect)})" for k in SUMMED_METRICS)
+    depth = _json_field("i.metrics", "self_review_depth", dialect)
+    return f"""{head}{sums},
+               AVG(CASE WHEN i.state = 'submitted' THEN {depth} END)
+            FROM hwtrial_homework_instance i
+            WHERE i.study_id = :sid AND i.state IN ({closed}) GROUP BY i.participant_id"""
+
+
+def homework_aggregates(session: Session, study: Study) -> pd.DataFrame:
+    """Per participant: closed, completed and on-time instances and summed metrics."""
+    dialect = session.get_bind().dialect.name
+    rows = session.execute(sa.text(_instance_sql(dialect)), {"sid": study.id}).all()
+    cols = ["participant_id", "n_assigned", "n_completed", "n_on_time", *SUMMED_METRICS,
+            "self_review_depth"]
+    df = pd.DataFrame(rows, columns=cols)
+    return df.astype({c: float for c in cols[4:]})
+
+
+def event_counts(session: Session, study: Study) -> pd.DataFrame:
+    """Events per participant, counted in one grouped pass over the event table."""
+    sql = sa.text("SELECT participant_id, COUNT(*) FROM hwtrial_event "
+                  "WHERE study_id = :sid GROUP BY participant_id")
+    return pd.DataFrame(session.execute(sql, {"sid": study.id}).all(),
+                        columns=["participant_id", "n_events"])
+
+
+def score_rows(session: Session, study: Study, instruments: list[str]) -> pd.DataFrame:
+    """Questionnaire totals of the analysed instruments (one row per response)."""
+    cols = ["participant_id", "instrument", "timepoint", "total"]
+    if not instruments:
+        return pd.DataFrame(columns=cols)
+    sql = sa.text("SELECT participant_id, instrument_key, timepoint_key, total "
+                  "FROM hwtrial_questionnaire_response "
+                  "WHERE study_id = :sid AND instrument_key IN :keys"
+                  ).bindparams(sa.bindparam("keys", expanding=True))
+    rows = session.execute(sql, {"sid": study.id, "keys": list(instruments)}).all()
+    df = pd.DataFrame(rows, columns=cols)
+    return df.astype({"total": float})
+
+
+def cluster_counts(session: Session, study: Study) -> dict:
+    """Randomised clusters per arm key."""
+    sql = sa.text("SELECT arm_key, COUNT(*) FROM hwtrial_cluster WHERE study_id = :sid "
+                  "GROUP BY arm_key")
+    return {arm: int(n) for arm, n in session.execute(sql, {"sid": study.id}).all()}
+
+
+def decision_point_rows(session: Session, study: Study,
+                        window_hours: float = PROXIMAL_WINDOW_HOURS) -> pd.DataFrame:
+    """Decision points with the proximal outcome: a submission within ``window_hours``."""
+    if session.get_bind().dialect.name == "postgresql":
+        within = ("i.submitted_at > d.decided_at AND "
+                  "i.submitted_at <= d.decided_at + make_interval(secs => :secs)")
+    else:
+        within = ("julianday(i.submitted_at) > julianday(d.decided_at) AND "
+                  "julianday(i.submitted_at) <= julianday(d.decided_at) + :secs / 86400.0")
+    sql = sa.text(f"""
+        SELECT d.participant_id, d.available, d.probability, d.treated,
+               CASE WHEN EXISTS (SELECT 1 FROM hwtrial_homework_instance i
+                     WHERE i.participant_id = d.participant_id AND i.submitted_at IS NOT NULL
+                       AND {within}) THEN 1 ELSE 0 END
+        FROM hwtrial_decision_point d WHERE d.study_id = :sid""")
+    rows = session.execute(sql, {"sid": study.id, "secs": float(window_hours) * 3600}).all()
+    df = pd.DataFrame(rows, columns=["participant_id", "available", "probability", "treated",
+                                     "outcome"])
+    df["available"] = df["available"].astype(int)
+    df["treated"] = df["treated"].astype(float).fillna(0).astype(int)
+    return df
+
+
+def load_tables(session: Session, study: Study, *, covariate_keys: list[str],
+                instruments: list[str], micro_randomised: bool) -> StudyTables:
+    """Run every aggregate query of one results call and join them per participant."""
+    people = participant_rows(session, study, covariate_keys)
+    work = homework_aggregates(session, study)
+    events = event_counts(session, study)
+    people = people.merge(work, on="participant_id", how="left")
+    people = people.merge(events, on="participant_id", how="left")
+    for col in ("n_assigned", "n_completed", "n_on_time", "n_events"):
+        people[col] = people[col].fillna(0).astype(np.int64)
+    dps = decision_point_rows(session, study) if micro_randomised else None
+    return StudyTables(people, score_rows(session, study, instruments),
+                       cluster_counts(session, study), dps)

@@ -8,6 +8,8 @@ from flask_smorest import Api
 BLUEPRINTS = [
     ("hwtrial.api.studies", "blp", "/studies"),
     ("hwtrial.api.users", "blp", ""),
+    ("hwtrial.api.events", "blp", "/studies"),
+    ("hwtrial.api.homework", "blp", "/studies"),
     ("hwtrial.api.participants", "blp", "/studies"),
     ("hwtrial.api.allocations", "blp", "/studies"),
 ]

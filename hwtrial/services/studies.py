@@ -12,6 +12,7 @@ from ..errors import ServiceError
 from ..models import Study, StudyVersion, utcnow
 from ..studydef import StudyDefinition
 from . import audit
+from .homework import regenerate_for_study
 
 #: Allowed status changes: from → to.
 TRANSITIONS = {("draft", "active"), ("active", "closed")}
@@ -95,6 +96,7 @@ def amend(session: Session, actor: Principal | str, study: Study, definition: St
                                            reason=reason))
     study.title = definition.title
     session.flush()
+    regenerate_for_study(session, study)  # new slots; not-yet-opened ones move; started work stays
     audit.record(session, actor=_actor(actor), action="study.amend", target=f"study:{study.key}",
                  study_key=study.key, before={"version": study.current_version - (study.status != "draft")},
                  after={"version": study.current_version}, reason=reason or None)

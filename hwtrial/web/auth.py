@@ -74,7 +74,7 @@ def participant_start():
         raise ServiceError(403, f"this link is {error.reason}; ask the study team for a new one") from None
     g.hwtrial_new_session = secret
     lifetime = timedelta(days=config["HWTRIAL_PARTICIPANT_SESSION_DAYS"])
-    return _set_session_cookie(redirect(url_for("hwtrial_web.participant_home")), secret, lifetime)
+    return _set_session_cookie(redirect(url_for("hwtrial_participant.home")), secret, lifetime)
 
 
 @bp.app_context_processor

@@ -30,8 +30,3 @@ def staff_home():
     return render_template("hwtrial/staff_home.html",
                            studies=studies.list_studies(get_session(), principal))
 
-
-@bp.route("/p/")
-def participant_home():
-    """Replaced by the participant app (homework issue); kept so the link exchange lands somewhere."""
-    return render_template("hwtrial/participant_home.html", participant=current_principal().participant)

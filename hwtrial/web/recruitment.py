@@ -26,7 +26,7 @@ def prolific_entry(study_key):
     audit.record(session, actor=f"participant:{participant.id}", action="participant.sign_in",
                  target=f"participant:{participant.id}", study_key=study.key,
                  after={"via": "prolific"})
-    response = redirect(url_for("hwtrial_web.participant_home"))
+    response = redirect(url_for("hwtrial_participant.home"))
     response.headers["Referrer-Policy"] = "no-referrer"
     return _set_session_cookie(response, secret, lifetime)
 

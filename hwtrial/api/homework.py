@@ -1,0 +1,133 @@
+"""Homework for care staff (ad hoc assignment, review, lists) and safety alerts for coordinators."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..services import homework as service
+from ..services import questionnaires
+from ..services.studies import get_study
+from .common import current_principal, get_session
+
+blp = Blueprint("hwtrial_homework", __name__, description="Homework and safety alerts")
+
+
+# Required fields are checked by the service AFTER it has checked that the participant is the
+# caller's client, so someone else's client answers 404 whatever the body (load, authorise, act).
+class AssignInSchema(ma.Schema):
+    #: Required: a homework template key of the study.
+    template = ma.fields.String(load_default=None)
+    #: Required: aware ISO time.
+    due_at = ma.fields.AwareDateTime(load_default=None)
+    #: Default: 24 hours after ``due_at``.
+    expire_at = ma.fields.AwareDateTime(load_default=None)
+
+
+class ReviewInSchema(ma.Schema):
+    #: Required: client or therapist.
+    reviewer_role = ma.fields.String(load_default=None)
+    #: ``{"reflection": str, "usefulness": int}``.
+    answers = ma.fields.Dict(load_default=dict)
+
+
+class HomeworkOutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    participant_id = ma.fields.Integer()
+    template_key = ma.fields.String()
+    slot_key = ma.fields.String()
+    origin = ma.fields.String()
+    state = ma.fields.String()
+    open_at = ma.fields.DateTime()
+    scheduled_at = ma.fields.DateTime()
+    due_at = ma.fields.DateTime()
+    expire_at = ma.fields.DateTime()
+    delivered_at = ma.fields.DateTime(allow_none=True)
+    opened_at = ma.fields.DateTime(allow_none=True)
+    started_at = ma.fields.DateTime(allow_none=True)
+    submitted_at = ma.fields.DateTime(allow_none=True)
+    expired_at = ma.fields.DateTime(allow_none=True)
+    late = ma.fields.Boolean()
+    submission = ma.fields.Dict(allow_none=True)
+    self_review = ma.fields.Dict(allow_none=True)
+    reviewer_role = ma.fields.String(allow_none=True)
+    reviewed_at = ma.fields.DateTime(allow_none=True)
+    metrics = ma.fields.Dict(allow_none=True)
+
+
+class AlertQuerySchema(ma.Schema):
+    open_only = ma.fields.Boolean(load_default=False)
+
+
+class AcknowledgeInSchema(ma.Schema):
+    note = ma.fields.String(load_default="")
+
+
+class AlertOutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    participant_id = ma.fields.Integer()
+    response_id = ma.fields.Integer()
+    reason = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    acknowledged_at = ma.fields.DateTime(allow_none=True)
+    acknowledged_by = ma.fields.Integer(allow_none=True)
+
+
+@blp.route("/<study_key>/participants/<int:participant_id>/homework")
+class ClientHomework(MethodView):
+    @blp.response(200, HomeworkOutSchema(many=True))
+    def get(self, study_key, participant_id):
+        """One client's homework (a therapist sees only their own clients)."""
+        session, principal = get_session(), current_principal()
+        study = get_study(session, principal, study_key)
+        return service.list_homework(session, principal, study, participant_id)
+
+    @blp.arguments(AssignInSchema)
+    @blp.response(201, HomeworkOutSchema)
+    def post(self, body, study_key, participant_id):
+        """Assign ad hoc homework to one of your own clients."""
+        session, principal = get_session(), current_principal()
+        study = get_study(session, principal, study_key)
+        return service.assign_adhoc(session, principal, study, participant_id, **body)
+
+
+@blp.route("/<study_key>/homework")
+class HomeworkList(MethodView):
+    @blp.response(200, HomeworkOutSchema(many=True))
+    def get(self, study_key):
+        """Homework of the caller's clients (therapists) or of everyone (coordinators)."""
+        session, principal = get_session(), current_principal()
+        return service.list_homework(session, principal, get_study(session, principal, study_key))
+
+
+@blp.route("/<study_key>/homework/<int:instance_id>/review")
+class HomeworkReview(MethodView):
+    @blp.arguments(ReviewInSchema)
+    @blp.response(200, HomeworkOutSchema)
+    def post(self, body, study_key, instance_id):
+        """Review submitted homework, recording who reviewed it (client or therapist)."""
+        session, principal = get_session(), current_principal()
+        study = get_study(session, principal, study_key)
+        return service.review(session, principal, study, instance_id, **body)
+
+
+@blp.route("/<study_key>/safety-alerts")
+class SafetyAlertList(MethodView):
+    @blp.arguments(AlertQuerySchema, location="query")
+    @blp.response(200, AlertOutSchema(many=True))
+    def get(self, query, study_key):
+        """Safety alerts raised by questionnaire answers (e.g. PHQ-9 item 9)."""
+        session, principal = get_session(), current_principal()
+        return questionnaires.list_alerts(session, get_study(session, principal, study_key), **query)
+
+
+@blp.route("/<study_key>/safety-alerts/<int:alert_id>/acknowledge")
+class SafetyAlertAcknowledge(MethodView):
+    @blp.arguments(AcknowledgeInSchema)
+    @blp.response(200, AlertOutSchema)
+    def post(self, body, study_key, alert_id):
+        """Confirm an alert was acted on (audited)."""
+        session, principal = get_session(), current_principal()
+        study = get_study(session, principal, study_key)
+        return questionnaires.acknowledge(session, principal, study, alert_id, body["note"])

@@ -1,0 +1,178 @@
+"""Engagement-event ingest: idempotent batches from participant pages and host platforms.
+
+Each event carries a client-generated ``id``. The batch is written with ONE multi-row
+``INSERT … ON CONFLICT DO NOTHING`` (PostgreSQL) / ``INSERT OR IGNORE`` (SQLite) and then ONE
+``SELECT`` of the stored body hashes of the batch's ids: a replayed id whose body hash matches
+answers as the first time did, a reused id with another body refuses the whole batch (422
+naming each id). Nothing is queried per event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from ..auth.principal import Principal
+from ..errors import ServiceError
+from ..homework.metrics import EVENT_TYPES
+from ..models import Event, FeatureExposure, HomeworkInstance, Participant, Study
+
+#: Largest batch accepted; a bigger one answers 413.
+MAX_BATCH = 1000
+MAX_ID_LENGTH = 64
+_EVENT_KEYS = {"id", "participant", "instance", "type", "client_time", "payload"}
+
+
+def body_sha256(event: Mapping[str, Any]) -> str:
+    """Hash of an event's canonical body (everything the client sent, the ``id`` included)."""
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _parse_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time with a UTC offset")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.utcoffset() is None:
+        raise ValueError("must include a UTC offset (e.g. 2026-01-31T18:02:00Z)")
+    return parsed
+
+
+def _check_event(index: int, event: Any, errors: dict[str, list[str]]) -> None:
+    where = f"events[{index}]"
+    if not isinstance(event, Mapping):
+        errors[where] = ["must be an object"]
+        return
+    for key in sorted(set(event) - _EVENT_KEYS):
+        errors[f"{where}.{key}"] = ["unknown field"]
+    eid = event.get("id")
+    if not isinstance(eid, str) or not 0 < len(eid) <= MAX_ID_LENGTH:
+        errors[f"{where}.id"] = [f"required: a string of 1-{MAX_ID_LENGTH} characters"]
+    if event.get("type") not in EVENT_TYPES:
+        errors[f"{where}.type"] = ["must be one of: " + ", ".join(sorted(EVENT_TYPES))]
+    for key in ("participant", "instance"):
+        value = event.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            errors[f"{where}.{key}"] = ["must be an integer id"]
+    try:
+        _parse_time(event.get("client_time"))
+    except ValueError as exc:
+        errors[f"{where}.client_time"] = [str(exc).split(": ", 1)[-1]]
+    payload = event.get("payload")
+    if payload is not None and not isinstance(payload, Mapping):
+        errors[f"{where}.payload"] = ["must be an object"]
+
+
+def _owner_ids(principal: Principal, events: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    """Participant of each event: a participant posts only their own (and may omit the id)."""
+    if principal.role != "participant":
+        return [e.get("participant") for e in events]
+    own = principal.participant.id
+    wrong = {f"events[{i}].participant": ["you can only post your own events"]
+             for i, e in enumerate(events) if e.get("participant") not in (None, own)}
+    if wrong:
+        raise ServiceError(403, "events of another participant", wrong)
+    return [own] * len(events)
+
+
+def _check_references(session: Session, study: Study, events, owners) -> None:
+    """Every participant belongs to the study, every instance to its event's participant."""
+    errors: dict[str, list[str]] = {}
+    for i, owner in enumerate(owners):
+        if owner is None:
+            errors[f"events[{i}].participant"] = ["required"]
+    wanted = {o for o in owners if o is not None}
+    known = set(session.scalars(sa.select(Participant.id).where(
+        Participant.study_id == study.id, Participant.id.in_(wanted)))) if wanted else set()
+    instance_ids = {e["instance"] for e in events if e.get("instance") is not None}
+    owner_of = dict(session.execute(sa.select(HomeworkInstance.id, HomeworkInstance.participant_id).where(
+        HomeworkInstance.study_id == study.id, HomeworkInstance.id.in_(instance_ids))).all()) \
+        if instance_ids else {}
+    for i, (event, owner) in enumerate(zip(events, owners, strict=True)):
+        if owner is not None and owner not in known:
+            errors[f"events[{i}].participant"] = ["no such participant in this study"]
+        instance = event.get("instance")
+        if instance is not None and owner_of.get(instance) != owner:
+            errors[f"events[{i}].instance"] = ["no such homework for this participant"]
+    if errors:
+        raise ServiceError(422, "unknown participant or homework", errors)
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement = pg_insert(Event).on_conflict_do_nothing(index_elements=["study_id", "client_event_id"])
+    else:
+        statement = sa.insert(Event).prefix_with("OR IGNORE")
+    # executemany: SQLAlchemy's insertmanyvalues sends it as multi-row INSERTs on PostgreSQL.
+    session.execute(statement, rows)
+
+
+def _conflicts(session: Session, study: Study, rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    stored = dict(session.execute(sa.select(Event.client_event_id, Event.body_sha256).where(
+        Event.study_id == study.id, Event.client_event_id.in_([r["client_event_id"] for r in rows]))).all())
+    return {f"events[{i}].id": [f"id {r['client_event_id']!r} was already used for a different event"]
+            for i, r in enumerate(rows) if stored.get(r["client_event_id"]) != r["body_sha256"]}
+
+
+def ingest(session: Session, principal: Principal, study: Study, events: Sequence[Any],
+           now: datetime) -> dict[str, Any]:
+    """Store a batch of events; a replay of the same batch answers the same.
+
+    Returns ``{"accepted": n, "ids": [...]}``. Raises 413 for more than :data:`MAX_BATCH`
+    events, 422 naming each bad field, unknown reference or reused id, 403 when a participant
+    posts for someone else. Out-of-order and late batches are accepted as they come.
+    """
+    if principal.role == "participant" and principal.participant.study_id != study.id:
+        raise ServiceError(404, f"no study {study.key!r}")  # participants see only their own study
+    if len(events) > MAX_BATCH:
+        raise ServiceError(413, f"at most {MAX_BATCH} events per batch", {"events": [f"{len(events)} sent"]})
+    errors: dict[str, list[str]] = {}
+    for index, event in enumerate(events):
+        _check_event(index, event, errors)
+    if errors:
+        raise ServiceError(422, "invalid events", errors)
+    owners = _owner_ids(principal, events)
+    _check_references(session, study, events, owners)
+    rows = [_row(study, event, owner, now) for event, owner in zip(events, owners, strict=True)]
+    if rows:
+        _insert(session, rows)
+        conflicts = _conflicts(session, study, rows)
+        if conflicts:
+            raise ServiceError(422, "event ids reused with a different body", conflicts)
+        _record_exposures(session, rows)
+    return {"accepted": len(rows), "ids": [r["client_event_id"] for r in rows]}
+
+
+def _row(study: Study, event: Mapping[str, Any], owner: int, now: datetime) -> dict[str, Any]:
+    # The hash covers the body as the participant is known to the server, so an omitted and
+    # an explicit own participant id are the same event.
+    body = {**event, "participant": owner}
+    return {"study_id": study.id, "participant_id": owner, "instance_id": event.get("instance"),
+            "client_event_id": event["id"], "body_sha256": body_sha256(body), "type": event["type"],
+            "client_time": _parse_time(event["client_time"]), "server_time": now,
+            "payload": event.get("payload")}
+
+
+def _record_exposures(session: Session, rows: list[dict[str, Any]]) -> None:
+    """``feature_exposed`` events with ``payload.feature`` note the first exposure (web channel)."""
+    seen = {(r["participant_id"], str(r["payload"]["feature"])[:80]): r["client_time"] for r in rows
+            if r["type"] == "feature_exposed" and isinstance(r["payload"], Mapping)
+            and r["payload"].get("feature")}
+    if not seen:
+        return
+    values = [{"participant_id": p, "feature": f, "channel": "web", "first_exposed_at": t}
+              for (p, f), t in seen.items()]
+    if session.get_bind().dialect.name == "postgresql":
+        statement = pg_insert(FeatureExposure).on_conflict_do_nothing(
+            index_elements=["participant_id", "feature"])
+    else:
+        statement = sa.insert(FeatureExposure).prefix_with("OR IGNORE")
+    session.execute(statement, values)

@@ -1,0 +1,190 @@
+"""The participant's own path: consent → baseline questionnaires → home → task → self-review.
+
+Every function takes the signed-in participant and only ever loads that participant's rows;
+someone else's homework is "not found" (404), an expired one is "gone" (410).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..errors import ServiceError
+from ..homework import pick_locale, resolve_texts, validate_submission
+from ..models import ConsentRecord, HomeworkInstance, Participant, Study
+from . import audit, homework, questionnaires
+
+
+@dataclass(frozen=True)
+class Home:
+    """What the home page shows."""
+
+    today: list[HomeworkInstance]
+    upcoming: list[HomeworkInstance]
+    done: int
+    total: int
+    questionnaires: list[questionnaires.DueQuestionnaire]
+
+
+def study_of(session: Session, participant: Participant) -> Study:
+    return session.get(Study, participant.study_id)
+
+
+def locale_for(participant: Participant, definition: Mapping[str, Any], accept: Sequence[str]) -> str:
+    """The participant's stored locale, then the browser's, then the study default."""
+    default = definition.get("default_locale") or "en"
+    return pick_locale(participant.locale, accept, definition.get("locales") or [default], default)
+
+
+def consent_text(definition: Mapping[str, Any], locale: str) -> str:
+    texts = definition["consent"]["text"]
+    return texts.get(locale) or texts[definition["default_locale"]]
+
+
+def has_consented(session: Session, participant: Participant, definition: Mapping[str, Any]) -> bool:
+    if not definition.get("consent"):
+        return True  # nothing to consent to (a definition without a consent section)
+    version = definition["consent"]["version"]
+    return session.scalar(sa.select(ConsentRecord.id).where(
+        ConsentRecord.participant_id == participant.id, ConsentRecord.version == version)) is not None
+
+
+def give_consent(session: Session, participant: Participant, locale: str, now: datetime) -> ConsentRecord:
+    """Store consent to the current version, with the SHA-256 of the exact text shown."""
+    study = study_of(session, participant)
+    definition = study.definition
+    text = consent_text(definition, locale)
+    record = ConsentRecord(participant_id=participant.id, version=definition["consent"]["version"],
+                           text_sha256=hashlib.sha256(text.encode()).hexdigest(), locale=locale,
+                           method="web", consented_at=now)
+    session.add(record)
+    session.flush()
+    audit.record(session, actor=f"participant:{participant.id}", action="participant.consent",
+                 target=f"participant:{participant.id}", study_key=study.key,
+                 after={"version": record.version, "text_sha256": record.text_sha256})
+    return record
+
+
+def next_step(session: Session, participant: Participant, now: datetime) -> str | tuple[str, str]:
+    """``"withdrawn"``, ``"consent"``, ``(timepoint, instrument)`` of a due baseline, or ``"home"``."""
+    if participant.status != "active":
+        return "withdrawn"
+    definition = study_of(session, participant).definition
+    if not has_consented(session, participant, definition):
+        return "consent"
+    first = (definition.get("questionnaires") or {}).get("timepoints", [])[:1]
+    for item in questionnaires.due(session, participant, definition, now):
+        if first and item.timepoint == first[0]["key"] and first[0]["day"] == 0:
+            return item.timepoint, item.instrument
+    return "home"
+
+
+def home(session: Session, participant: Participant, now: datetime) -> Home:
+    """Open homework (shown now, so delivered), upcoming homework and progress."""
+    rows = list(session.scalars(sa.select(HomeworkInstance).where(
+        HomeworkInstance.participant_id == participant.id).order_by(HomeworkInstance.scheduled_at)))
+    today, upcoming = [], []
+    for row in rows:
+        state = homework.refresh_state(row, now)
+        if state in homework.FINAL:
+            continue
+        if row.open_at <= now:
+            homework.advance(row, "delivered", now)
+            today.append(row)
+        elif len(upcoming) < 5:
+            upcoming.append(row)
+    session.flush()
+    definition = study_of(session, participant).definition
+    return Home(today=today, upcoming=upcoming, done=sum(r.state == "submitted" for r in rows),
+                total=len(rows), questionnaires=questionnaires.due(session, participant, definition, now))
+
+
+def own_instance(session: Session, participant: Participant, instance_id: int, now: datetime,
+                 *, allow_final: bool = False) -> HomeworkInstance:
+    """The participant's instance: 404 if not theirs or not open yet, 410 once expired."""
+    instance = session.get(HomeworkInstance, instance_id)
+    if instance is None or instance.participant_id != participant.id or participant.status != "active":
+        raise ServiceError(404, "no such homework")
+    if instance.open_at > now:
+        raise ServiceError(404, "this homework is not open yet")
+    if homework.refresh_state(instance, now) == "expired":
+        raise ServiceError(410, "this homework has expired")
+    if instance.state == "submitted" and not allow_final:
+        raise ServiceError(409, "this homework was already submitted")
+    return instance
+
+
+def task_view(session: Session, participant: Participant, instance: HomeworkInstance,
+              locale: str, now: datetime) -> dict[str, Any]:
+    """Template fields and texts in the arm's framing and the participant's locale (marks opened)."""
+    definition = study_of(session, participant).definition
+    template = homework.template_spec(definition, instance.template_key)
+    framing = homework.arm_features(definition, participant).get("framing") or "default"
+    homework.advance(instance, "opened", now)
+    session.flush()
+    texts = resolve_texts(template, locale, framing, definition["default_locale"])
+    return {"fields": template["fields"], "texts": texts, "framing": framing}
+
+
+def save_draft(session: Session, participant: Participant, instance: HomeworkInstance,
+               values: Mapping[str, Any], now: datetime) -> dict[str, list[str]]:
+    """Keep the answers as typed, valid or not; returns the draft-mode problems (not raised)."""
+    definition = study_of(session, participant).definition
+    fields = homework.template_spec(definition, instance.template_key)["fields"]
+    known = {f["key"] for f in fields}
+    instance.draft = {k: v for k, v in values.items() if k in known}
+    homework.advance(instance, "started", now)
+    session.flush()
+    return validate_submission(fields, instance.draft, partial=True)[1]
+
+
+def submit(session: Session, participant: Participant, instance: HomeworkInstance,
+           values: Mapping[str, Any], now: datetime) -> HomeworkInstance:
+    """Validate and store; 422 naming each field (the caller keeps the draft first)."""
+    study = study_of(session, participant)
+    fields = homework.template_spec(study.definition, instance.template_key)["fields"]
+    clean, errors = validate_submission(fields, values)
+    if errors:
+        raise ServiceError(422, "some answers need attention", errors)
+    instance.submission, instance.draft = clean, None
+    homework.advance(instance, "submitted", now)
+    instance.late = now > instance.due_at
+    homework.recompute_metrics(session, instance, study.definition)
+    audit.record(session, actor=f"participant:{participant.id}", action="homework.submit",
+                 target=f"homework:{instance.id}", study_key=study.key, after={"late": instance.late})
+    return instance
+
+
+def self_review_spec(session: Session, participant: Participant, locale: str) -> dict[str, Any] | None:
+    """Prompt and usefulness scale when the participant's arm has self-review, else None."""
+    definition = study_of(session, participant).definition
+    feature = homework.arm_features(definition, participant).get("self_review") or {}
+    if not feature.get("enabled"):
+        return None
+    prompt = feature.get("prompt") or {}
+    scale = feature.get("usefulness_scale") or {"min": 0, "max": 10}
+    return {"prompt": prompt.get(locale) or prompt.get(definition["default_locale"]) or "",
+            "min": int(scale["min"]), "max": int(scale["max"])}
+
+
+def self_review(session: Session, participant: Participant, instance_id: int, locale: str,
+                values: Mapping[str, Any], now: datetime) -> HomeworkInstance:
+    """The participant's own review of submitted homework (reviewer_role ``client``)."""
+    instance = own_instance(session, participant, instance_id, now, allow_final=True)
+    spec = self_review_spec(session, participant, locale)
+    if spec is None or instance.state != "submitted":
+        raise ServiceError(404, "no self-review for this homework")
+    if instance.reviewed_at is not None:
+        raise ServiceError(409, "this homework was already reviewed")
+    clean, errors = validate_submission(homework.review_fields(spec), values)
+    if errors:
+        raise ServiceError(422, "some answers need attention", errors)
+    instance.self_review, instance.reviewer_role, instance.reviewed_at = clean, "client", now
+    homework.recompute_metrics(session, instance, study_of(session, participant).definition)
+    return instance

@@ -1,0 +1,85 @@
+"""Translations of the participant pages (Babel catalogs in ``hwtrial/translations``).
+
+Plain :mod:`babel.support` catalogs in hwtrial's own folder rather than an app-wide
+Flask-Babel instance: a host app may run its own Babel with its own locale selector, and
+the participant's locale is decided by the study (participant record, then browser).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from babel.dates import format_datetime
+from babel.support import NullTranslations, Translations
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+
+
+@lru_cache(maxsize=32)
+def translations(locale: str) -> NullTranslations:
+    """The catalog of ``locale`` (English source strings when there is none)."""
+    return Translations.load(str(TRANSLATIONS_DIR), [locale.replace("-", "_")], domain="messages")
+
+
+def _(text: str, **values) -> str:
+    """Mark a Python string for extraction; it is translated where it is shown."""
+    return text % values if values else text
+
+
+def format_when(when: datetime, tz: str, locale: str) -> str:
+    """A participant-local, localised day and time, e.g. "Tuesday 3 March, 19:00"."""
+    from zoneinfo import ZoneInfo
+
+    return format_datetime(when, "EEEE d MMMM, HH:mm", tzinfo=ZoneInfo(tz), locale=locale.replace("-", "_"))
+
+
+def _num(text: str) -> str:
+    return text[:-2] if text.endswith(".0") else text
+
+
+#: Messages of :func:`hwtrial.homework.validate_submission` (English, from the pure core)
+#: and their translatable forms. Each regex names the values it carries over.
+_FIELD_MESSAGES = [
+    (re.compile(r"required"), _("This answer is required.")),
+    (re.compile(r"unknown field"), _("This answer is not part of the form.")),
+    (re.compile(r"must be text"), _("Please enter text.")),
+    (re.compile(r"must be at most (?P<n>\d+) characters"), _("Please use at most %(n)s characters.")),
+    (re.compile(r"must be an integer between (?P<low>\S+) and (?P<high>\S+)"),
+     _("Please enter a whole number from %(low)s to %(high)s.")),
+    (re.compile(r"must be a number between (?P<low>\S+) and (?P<high>\S+)"),
+     _("Please enter a number from %(low)s to %(high)s.")),
+    (re.compile(r"must be an integer( of .*)?"), _("Please enter a whole number.")),
+    (re.compile(r"must be a number( of .*)?"), _("Please enter a number.")),
+    (re.compile(r"must be one of: .*"), _("Please choose one of the options.")),
+    (re.compile(r"(unknown choice|must be a list of).*"), _("Please choose from the options shown.")),
+    (re.compile(r"must be true or false"), _("Please answer yes or no.")),
+    (re.compile(r"must be a date .*"), _("Please enter a date.")),
+    (re.compile(r"must be a time .*"), _("Please enter a time.")),
+    (re.compile(r"choose one of the answers .*"), _("Please choose one of the answers.")),
+]
+
+
+def field_message(message: str, gettext) -> str:
+    """Translate one field message of the pure core; unknown shapes pass through unchanged."""
+    for pattern, text in _FIELD_MESSAGES:
+        match = pattern.fullmatch(message)
+        if match:
+            values = {k: _num(v) for k, v in match.groupdict().items() if v is not None}
+            return gettext(text) % values if values else gettext(text)
+    return message
+
+
+#: Page titles of refused requests, by status (the service's English message is not shown).
+ERROR_TITLES = {
+    400: _("The form expired. Please go back, reload the page and try again."),
+    401: _("Please open the link from your study invitation again."),
+    403: _("This link cannot be used. Please ask the study team for a new one."),
+    404: _("This page does not exist or is not available to you."),
+    409: _("This has already been done."),
+    410: _("This task has expired. It can no longer be completed, and that is fine: the next one will appear on your home page."),
+    413: _("That was too much at once. Please try again with less."),
+    422: _("Some answers need attention."),
+}

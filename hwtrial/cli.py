@@ -132,6 +132,11 @@ def demo(host, port, no_serve):
 from .cli_allocation import allocation_group  # noqa: E402
 
 hwtrial_group.add_command(allocation_group)
+
+from .cli_homework import homework_group  # noqa: E402
+
+hwtrial_group.add_command(homework_group)
+
 from .cli_analyze import analyze  # noqa: E402
 
 hwtrial_group.add_command(analyze)

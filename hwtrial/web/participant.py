@@ -17,7 +17,7 @@ from ..errors import ServiceError
 from ..extensions import get_session
 from ..models import Participant, Study, utcnow
 from ..services import participant_flow as flow
-from ..services import questionnaires
+from ..services import questionnaires, withdrawal
 from .csrf import check_csrf
 from .participant_i18n import ERROR_TITLES, field_message, format_when, translations
 
@@ -181,3 +181,18 @@ def done(instance_id: int):
     ctx = _ctx()
     flow.own_instance(get_session(), ctx.participant, instance_id, utcnow(), allow_final=True)
     return _render("done.html", ctx)
+
+
+@bp.route("/leave", methods=["GET", "POST"])
+def leave():
+    """Leave the study (self-withdrawal); the answers given so far stay unless the box is ticked."""
+    ctx = _ctx()
+    if ctx.participant.status != "active":
+        return redirect(url_for(".home"))
+    if request.method == "GET":
+        return _render("leave.html", ctx)
+    check_csrf()
+    reason = request.form.get("reason", "").strip() or "left from the participant pages"
+    withdrawal.self_withdraw(get_session(), ctx.participant, reason=reason[:2000],
+                             data_use_withdrawn=request.form.get("remove_data") == "yes")
+    return redirect(url_for(".home"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,11 +16,26 @@ STRATA = {
     "reminder-rct": {"site": "north", "severity": "mild"},
     "factorial-screening": {"severity": "mild", "prior_therapy": "no"},
 }
+HERE = Path(__file__).resolve().parent
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def db(app):
     return app.extensions["hwtrial"].db.session
+
+
+@pytest.fixture
+def load_test_study(app):
+    """``load_test_study(name) -> key`` from ``tests/homework/studies/`` (activated)."""
+    from hwtrial.services.loading import load_study_from_file
+
+    def load(name: str) -> str:
+        with app.app_context():
+            study = load_study_from_file(db(app), "test", str(HERE / "studies" / f"{name}.yaml"), activate=True)
+            db(app).commit()
+            return study.key
+
+    return load
 
 
 @pytest.fixture
@@ -102,5 +118,21 @@ def shift(app):
                 for name in ("open_at", "scheduled_at", "due_at", "expire_at"):
                     setattr(row, name, getattr(row, name) - delta)
             session.commit()
+
+    return move
+
+
+@pytest.fixture
+def shift_past(app, shift):
+    """``shift_past(participant_id, column)``: shift until the first instance's ``open_at``,
+    ``due_at`` or ``expire_at`` lies one hour in the past (independent of the time of day)."""
+    from hwtrial.models import utcnow
+
+    def move(participant_id: int, column: str = "open_at") -> None:
+        with app.app_context():
+            first = db(app).scalars(sa.select(HomeworkInstance).where(
+                HomeworkInstance.participant_id == participant_id).order_by(HomeworkInstance.scheduled_at)).first()
+            hours = (getattr(first, column) - utcnow()).total_seconds() / 3600 + 1
+        shift(participant_id, hours)
 
     return move

@@ -141,4 +141,7 @@ def analyze(study, as_json, population, sections):
         get_session().rollback()
         raise click.ClickException(error.message) from None
     get_session().rollback()  # read-only: nothing to commit
-    click.echo(current_app.json.dumps(doc) if as_json else render_table(doc))
+    if as_json:  # the API body exactly: same provider, separators and key order
+        click.echo(current_app.json.response(doc).get_data(as_text=True).rstrip("\n"))
+    else:
+        click.echo(render_table(doc))

@@ -27,7 +27,9 @@ class NotApplicable(Exception):
 #: Failures that mean "these data cannot support this model" rather than a bug: too few
 #: rows, singular designs, non-convergence (ConvergenceError is a RuntimeError), and any
 #: warning a fit raises (a perfect-separation or convergence warning flags a wrong number).
-NOT_ESTIMABLE = (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError, Warning)
+#: IndexError: ``analysis.adherence.design_matrix`` indexes the first level of an empty column.
+NOT_ESTIMABLE = (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError, IndexError,
+                 Warning)
 
 
 def guarded(build: Callable[..., dict], *args, **kwargs) -> dict:

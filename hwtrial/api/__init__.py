@@ -12,6 +12,7 @@ BLUEPRINTS = [
     ("hwtrial.api.homework", "blp", "/studies"),
     ("hwtrial.api.participants", "blp", "/studies"),
     ("hwtrial.api.allocations", "blp", "/studies"),
+    ("hwtrial.api.results", "blp", "/studies"),
 ]
 
 

@@ -17,6 +17,7 @@ STRATA = {
     "factorial-screening": {"severity": "mild", "prior_therapy": "no"},
 }
 HERE = Path(__file__).resolve().parent
+STUDIES_DIR = HERE.parent.parent / "studies"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -1,0 +1,96 @@
+"""Therapists' homework API (own clients only) and coordinators' safety alerts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from hwtrial.models import AuditEntry, OutboxMessage, SafetyAlert, utcnow
+from hwtrial.services import questionnaires
+
+from .conftest import csrf, db
+
+BASE = "/api/v1/studies/reminder-rct"
+
+
+def test_therapist_assigns_and_reviews_own_clients_only(app, client, load_study, make_user, bearer, enrol,
+                                                        sign_in):
+    load_study("reminder-rct")
+    mine_id, mine = make_user("therapist")
+    _, other = make_user("therapist")
+    pid = enrol("reminder-rct", therapist_id=mine_id)
+    due = (utcnow() + timedelta(days=2)).isoformat()
+    answer = client.post(f"{BASE}/participants/{pid}/homework", json={"template": "thought_record", "due_at": due},
+                         headers=bearer(mine))
+    assert answer.status_code == 201 and answer.json["origin"] == "adhoc"
+    iid = answer.json["id"]
+    assert client.post(f"{BASE}/participants/{pid}/homework", json={"template": "thought_record", "due_at": due},
+                       headers=bearer(other)).status_code == 404
+    assert client.post(f"{BASE}/participants/{pid}/homework", json={"template": "nope", "due_at": due},
+                       headers=bearer(mine)).status_code == 422
+    assert client.post(f"{BASE}/participants/{pid}/homework", json={}, headers=bearer(mine)).json["errors"] == {
+        "template": ["required"], "due_at": ["required"]}
+    assert [h["id"] for h in client.get(f"{BASE}/homework", headers=bearer(other)).json] == []
+    assert iid in [h["id"] for h in client.get(f"{BASE}/homework", headers=bearer(mine)).json]
+    # the client does it on the participant pages (open at once)
+    browser = sign_in(pid)
+    browser.post("/p/consent", data={"csrf_token": csrf(browser, "/p/consent"), "agree": "yes"})
+    form = {"situation": "a", "automatic_thought": "b", "emotion": "c", "intensity": "5",
+            "balanced_thought": "d", "rerated_intensity": "3", "action": "submit"}
+    assert browser.post(f"/p/tasks/{iid}", data={"csrf_token": csrf(browser, f"/p/tasks/{iid}"), **form}
+                        ).status_code == 302
+    review = {"reviewer_role": "therapist", "answers": {"usefulness": 8, "reflection": "good catch"}}
+    assert client.post(f"{BASE}/homework/{iid}/review", json=review, headers=bearer(other)).status_code == 404
+    assert client.post(f"{BASE}/homework/{iid}/review", json={**review, "reviewer_role": "x"},
+                       headers=bearer(mine)).status_code == 422
+    done = client.post(f"{BASE}/homework/{iid}/review", json=review, headers=bearer(mine))
+    assert done.status_code == 200 and done.json["reviewer_role"] == "therapist"
+    assert done.json["metrics"]["self_review_depth"] == 2
+    with app.app_context():
+        actions = set(db(app).scalars(sa.select(AuditEntry.action)))
+    assert {"homework.assign", "homework.submit", "homework.review"} <= actions
+
+
+def test_phq9_item_9_raises_an_alert_and_queues_one_email(app, client, load_study, make_user, bearer, enrol,
+                                                        sign_in):
+    load_study("reminder-rct")
+    _, coordinator = make_user("coordinator")
+    _, therapist = make_user("therapist")
+    pid = enrol("reminder-rct")
+    browser = sign_in(pid)
+    browser.post("/p/consent", data={"csrf_token": csrf(browser, "/p/consent"), "agree": "yes"})
+    url = "/p/questionnaires/baseline/phq9"
+    answers = {f"phq9_{i}": "1" for i in range(1, 10)}
+    bad = browser.post(url, data={"csrf_token": csrf(browser, url), **answers, "phq9_3": "7"})
+    assert bad.status_code == 422 and 'href="#f-phq9_3"' in bad.get_data(as_text=True)
+    assert browser.post(url, data={"csrf_token": csrf(browser, url), **answers, "phq9_9": "2"}).status_code == 302
+    alerts = client.get(f"{BASE}/safety-alerts", headers=bearer(coordinator))
+    assert alerts.status_code == 200 and [a["reason"] for a in alerts.json] == ["phq9_9 = 2"]
+    assert client.get(f"{BASE}/safety-alerts", headers=bearer(therapist)).status_code == 403
+    alert_id = alerts.json[0]["id"]
+    ack = client.post(f"{BASE}/safety-alerts/{alert_id}/acknowledge", json={"note": "called"},
+                      headers=bearer(coordinator))
+    assert ack.status_code == 200 and ack.json["acknowledged_at"]
+    assert client.get(f"{BASE}/safety-alerts?open_only=true", headers=bearer(coordinator)).json == []
+    with app.app_context():
+        outbox = db(app).scalars(sa.select(OutboxMessage)).all()
+        assert [(m.channel, m.payload["kind"], m.payload["alert_id"]) for m in outbox] == [
+            ("email", "safety_alert", alert_id)]
+    assert browser.post(url, data={"csrf_token": csrf(browser, url), **answers}).status_code == 409
+
+
+def test_band_cut_offs_come_from_the_study(app, load_test_study, enrol):
+    load_test_study("framing-trial")
+    pid = enrol("framing-trial")
+    with app.app_context():
+        from hwtrial.models import Participant, Study
+
+        session = db(app)
+        study = session.scalar(sa.select(Study).where(Study.key == "framing-trial"))
+        participant = session.get(Participant, pid)
+        answers = {f"phq9_{i}": "1" for i in range(1, 10)} | {"phq9_9": "0"}
+        response = questionnaires.submit(session, participant, study, "baseline", "phq9", answers, utcnow())
+        # 8 points: "mild" under the builtin bands, "low" under this study's own cut-offs
+        assert (response.total, response.band, response.in_window) == (8, "low", True)
+        assert session.scalar(sa.select(sa.func.count()).select_from(SafetyAlert)) == 0

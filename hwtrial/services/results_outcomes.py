@@ -8,11 +8,11 @@ import pandas as pd
 
 from hwtrial.analysis.adherence import design_matrix
 from hwtrial.analysis.counts import arm_summaries
-from hwtrial.analysis.mixed import fit_repeated_measures
 from hwtrial.analysis.multiplicity import adjust_pvalues, dunnett
 from hwtrial.analysis.outcomes import ancova, hedges_g, missing_by_arm
 
 from .results_context import Measure, NotApplicable, ResultsContext, guarded
+from .results_lmm import fit_profiled
 
 #: Study-file multiplicity names → hwtrial.analysis.multiplicity method names.
 ADJUSTMENTS = {"holm": "holm", "hochberg": "hochberg", "bonferroni": "bonferroni", "bh": "BH"}
@@ -75,8 +75,8 @@ def repeated_measures(ctx: ResultsContext, m: Measure) -> dict:
     long = pd.concat([frame.assign(day=d, outcome=ctx.score(frame, m.instrument, k))
                       for k, d in days.items()], ignore_index=True)
     covs = ["baseline"] if m.baseline_timepoint else []
-    result = fit_repeated_measures(long, time="day", covariates=covs, time_categorical=True,
-                                   reference=ctx.reference, level=ctx.level)
+    result = fit_profiled(long, time="day", covariates=covs, reference=ctx.reference,
+                          level=ctx.level)
     return {"timepoints": days, "result": result}
 
 

@@ -16,6 +16,7 @@ from hwtrial.analysis.clustered import cluster_robust_ols
 from hwtrial.analysis.counts import negative_binomial
 from hwtrial.analysis.descriptive import arm_flow
 from hwtrial.analysis.factorial import factorial_outcome
+from hwtrial.analysis.mixed import fit_repeated_measures
 from hwtrial.analysis.mrt import wcls
 from hwtrial.analysis.multiplicity import adjust_pvalues
 from hwtrial.analysis.outcomes import ancova, missing_by_arm
@@ -206,3 +207,18 @@ def test_mrt_wcls_equals_raw_proximal_outcome(make_trial, results):
     got = doc["sections"]["mrt"]["result"]
     assert got["n_available"] == want.n_available
     close(estimates(got["effects"]), estimates(to_dict(list(want.effects))))
+
+
+def test_repeated_measures_equal_checked_statsmodels_fit(rct):
+    data, doc = rct
+    frame = raw.analysed(data)
+    frame["baseline"] = raw.scores(data, frame, "phq9", "baseline")
+    long = pd.concat([frame.assign(day=day, outcome=raw.scores(data, frame, "phq9", tp))
+                      for tp, day in (("week4", 28), ("week8", 56))], ignore_index=True)
+    want = fit_repeated_measures(long, time="day", covariates=["baseline"],
+                                 time_categorical=True, reference="control")
+    got = doc["sections"]["outcomes"]["measures"][0]["repeated_measures"]["result"]
+    assert [e["name"] for e in got["fixed"]] == [e.name for e in want.fixed]
+    close(estimates(got["fixed"]), estimates(to_dict(list(want.fixed))), 1e-5)
+    close([got["group_variance"], got["residual_variance"], got["criterion"]],
+          [want.group_variance, want.residual_variance, want.criterion], 1e-5)

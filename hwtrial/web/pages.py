@@ -10,7 +10,7 @@ from ..extensions import get_session
 from ..services import studies
 
 bp = Blueprint("hwtrial_web", __name__, template_folder="../templates",
-               static_folder="../static", static_url_path="/static/hwtrial")
+               static_folder="../static/hwtrial", static_url_path="/static/hwtrial")
 
 
 @bp.route("/")

@@ -53,6 +53,8 @@ class StudyDesign:
     arms: dict[str, dict]
     levels: dict[str, tuple[str, ...]]
     seed: int
+    #: The normalised definition as a plain dict; shared, never to be modified.
+    data: dict
 
     @property
     def stratum_factors(self) -> tuple[str, ...]:
@@ -93,7 +95,7 @@ def _build_design(study: Study) -> StudyDesign:
     missing = needed - set(levels)
     if missing:  # the study-file checks should make this impossible
         raise RuntimeError(f"study {study.key}: factors without levels {sorted(missing)}")
-    return StudyDesign(definition, spec, arms, levels, int(study.allocation_seed))
+    return StudyDesign(definition, spec, arms, levels, int(study.allocation_seed), data)
 
 
 def _insert_ignore(session: Session):
@@ -109,22 +111,31 @@ def lock_enabled() -> bool:
     return not current_app.config["HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK"]
 
 
-def state_row(session: Session, study_id: int, stratum: str, *, lock: bool = True) -> AllocationState:
-    """The state row of ``stratum``, created if absent, locked ``FOR UPDATE`` when ``lock``."""
+def state_rows(session: Session, study_id: int, strata: tuple[str, ...] = (), *,
+               lock: bool = True) -> dict[str, AllocationState]:
+    """The ``"*"`` row and the rows of ``strata``, created if absent.
+
+    With ``lock`` they are locked ``FOR UPDATE`` in one statement, ``"*"`` first: every
+    enrolment takes ``"*"`` first, so two enrolments never wait on each other in a circle.
+    """
+    keys = tuple(dict.fromkeys((STUDY_WIDE, *strata)))
     query = (sa.select(AllocationState)
-             .where(AllocationState.study_id == study_id, AllocationState.stratum_key == stratum)
+             .where(AllocationState.study_id == study_id, AllocationState.stratum_key.in_(keys))
+             .order_by(AllocationState.stratum_key != STUDY_WIDE)
              .execution_options(populate_existing=True))
     if lock:
         query = query.with_for_update()
-    row = session.execute(query).scalar_one_or_none()
-    if row is None:
-        # Two first enrolments may both miss the row: ON CONFLICT lets both go on to lock it.
+    rows = {r.stratum_key: r for r in session.scalars(query)}
+    missing = [k for k in keys if k not in rows]
+    if missing:
+        # Two first enrolments may both miss a row: ON CONFLICT lets both go on to lock it.
         insert = _insert_ignore(session)
-        session.execute(insert(AllocationState).values(
-            study_id=study_id, stratum_key=stratum, counts={}, next_position=0,
-            n_allocated=0).on_conflict_do_nothing(index_elements=["study_id", "stratum_key"]))
-        row = session.execute(query).scalar_one()
-    return row
+        session.execute(insert(AllocationState).values([
+            {"study_id": study_id, "stratum_key": k, "counts": {}, "next_position": 0,
+             "n_allocated": 0} for k in missing]).on_conflict_do_nothing(
+            index_elements=["study_id", "stratum_key"]))
+        rows = {r.stratum_key: r for r in session.scalars(query)}
+    return rows
 
 
 def _bump(counts: dict, arm: str) -> dict:
@@ -136,24 +147,25 @@ def _bump(counts: dict, arm: str) -> dict:
 def allocate(session: Session, study: Study, design: StudyDesign, participant: Participant,
              values: dict[str, str]) -> Allocation:
     """Allocate ``participant`` (already flushed) and add its :class:`Allocation` row."""
-    lock = lock_enabled()
-    main = state_row(session, study.id, STUDY_WIDE, lock=lock)
-    if design.spec is None:
+    spec = design.spec
+    stratum = stratum_key(spec.strata, values) if spec else STUDY_WIDE
+    rows = state_rows(session, study.id, (stratum,), lock=lock_enabled())
+    main = rows[STUDY_WIDE]
+    if spec is None:
         arm = next(iter(design.arms))
         row = _log_row(study, participant, main.n_allocated, arm, 1.0, SINGLE_ARM, STUDY_WIDE, {})
         main.n_allocated += 1
         main.counts = _bump(main.counts, arm)
     else:
-        row = _step(session, study, design, participant, values, main, lock)
+        row = _step(session, study, design, participant, values, main, rows[stratum], stratum)
+    participant.allocation = row  # saves the lazy load when the answer is rendered
     session.add(row)
     session.flush()
     return row
 
 
-def _step(session, study, design, participant, values, main, lock) -> Allocation:
+def _step(session, study, design, participant, values, main, srow, stratum) -> Allocation:
     spec = design.spec
-    stratum = stratum_key(spec.strata, values)
-    srow = main if stratum == STUDY_WIDE else state_row(session, study.id, stratum, lock=lock)
     cluster = _cluster(session, study, design, values) if spec.cluster else None
     before = EngineState(
         sequence_no=main.n_allocated,
@@ -248,7 +260,7 @@ def verify(session: Session, study: Study) -> VerifyReport:
     problems = []
     if [r.sequence_no for r in rows] != list(range(1, len(rows) + 1)):
         problems.append("sequence_no is not 1..n without gaps")
-    main = state_row(session, study.id, STUDY_WIDE, lock=False) if rows else None
+    main = state_rows(session, study.id, lock=False)[STUDY_WIDE] if rows else None
     if main is not None and main.n_allocated != len(rows):
         problems.append(f"running counter says {main.n_allocated} allocations, the log has {len(rows)}")
     if design.spec is None:

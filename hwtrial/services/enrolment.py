@@ -97,9 +97,6 @@ def enrol(session: Session, principal: Principal, study: Study, data: dict, *,
     values = validated_strata(design, data.get("strata") or {}, data.get("cluster"))
     strata = {k: v for k, v in values.items() if k != design.cluster_unit}
     cluster = _clean(data.get("cluster")) or None
-    existing = find_participant(session, study, external_id)
-    if existing is not None:
-        return _same_or_conflict(principal, study, design, existing, strata, cluster)
     if study.status != "active":
         raise ServiceError(409, f"study {study.key!r} is {study.status}, not active",
                            {"status": ["enrolment needs an active study"]})
@@ -110,16 +107,20 @@ def enrol(session: Session, principal: Principal, study: Study, data: dict, *,
         source=source, source_info=source_info or {}, enrolled_at=utcnow())
     consent = _consent(design, data.get("consent"), participant.locale)
     try:
+        # No look-up first: the UNIQUE (study, external_id) insert is the check, and a
+        # replay (sequential or concurrent) takes the IntegrityError path.
         with session.begin_nested():
             session.add(participant)
             session.flush()
-    except IntegrityError:  # a concurrent request enrolled the same external_id first
+    except IntegrityError:
         existing = find_participant(session, study, external_id)
         return _same_or_conflict(principal, study, design, existing, strata, cluster)
     if consent is not None:
         session.add(ConsentRecord(participant_id=participant.id, **consent))
-    row = allocate(session, study, design, participant, values)
+    # Homework before allocation: the schedule does not depend on the arm, and everything
+    # from the allocation lock to the commit is serialised per study, so keep that short.
     _generate_homework(session, participant, design, participant.enrolled_at)
+    row = allocate(session, study, design, participant, values)
     audit.record(session, actor=principal.actor, action="participant.enrol",
                  target=f"participant:{participant.id}", study_key=study.key,
                  after={"external_id": external_id, "stratum": row.stratum_key,
@@ -133,7 +134,7 @@ def _generate_homework(session, participant, design, now) -> None:
         from .homework import generate_instances
     except ImportError:
         return
-    generate_instances(session, participant, design.definition, now)
+    generate_instances(session, participant, design.data, now)
 
 
 def _therapist(session: Session, therapist_id) -> int | None:
@@ -147,10 +148,10 @@ def _therapist(session: Session, therapist_id) -> int | None:
 
 
 def _locale(design: StudyDesign, locale) -> str:
-    locale = _clean(locale) or design.definition.default_locale
-    if locale not in design.definition.locales:
+    locale = _clean(locale) or design.data["default_locale"]
+    if locale not in design.data["locales"]:
         raise ServiceError(422, f"locale {locale!r} is not offered",
-                           {"locale": [f"one of {', '.join(design.definition.locales)}"]})
+                           {"locale": [f"one of {', '.join(design.data['locales'])}"]})
     return locale
 
 
@@ -168,7 +169,7 @@ def _consent(design: StudyDesign, consent: dict | None, locale: str) -> dict | N
     """The consent record to store; the text hash pins the exact wording agreed to."""
     if consent is None:
         return None
-    wanted = design.definition.consent
+    wanted = design.data["consent"]
     locale = _clean(consent.get("locale")) or locale
     errors = {}
     if _clean(consent.get("version")) != str(wanted["version"]):

@@ -155,4 +155,10 @@ def main() -> None:
     """Console script ``hwtrial``. ``hwtrial demo`` runs with the demo configuration."""
     if len(sys.argv) > 1 and sys.argv[1] == "demo":
         os.environ.setdefault("HWTRIAL_ENV", "demo")
-    _standalone_group()(prog_name="hwtrial")
+    from .config import ConfigError
+
+    try:
+        _standalone_group()(prog_name="hwtrial")
+    except ConfigError as error:  # a refused configuration is a message, not a traceback
+        click.echo(f"hwtrial: configuration error: {error}", err=True)
+        sys.exit(2)

@@ -81,3 +81,11 @@ def test_demo_prepares_a_fresh_database(tmp_path):
         assert conn.execute(sa.text("SELECT count(*) FROM hwtrial_study")).scalar() == 4
         assert conn.execute(sa.text("SELECT count(*) FROM hwtrial_user")).scalar() == 4
     engine.dispose()
+
+
+def test_refused_configuration_is_a_message_not_a_traceback(tmp_path):
+    hwtrial = Path(sys.executable).parent / "hwtrial"
+    done = subprocess.run([str(hwtrial), "routes"], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=60)
+    assert done.returncode == 2
+    assert "configuration error: HWTRIAL_SECRET_KEY" in done.stderr and "Traceback" not in done.stderr

@@ -30,7 +30,7 @@ from . import results_designs as designs
 from . import results_outcomes as outcomes
 from . import results_sections as basic
 from .blinding import can_see_arms
-from .results_context import build_context, covariate_keys, guarded, measures_of
+from .results_context import build_context, covariate_keys, guarded, score_pairs
 from .results_data import load_tables
 from .studies import get_study
 
@@ -101,12 +101,11 @@ def build_results(session: Session, principal: Principal | None, study_key: str,
     blind = not sees_arms(principal, study)
     names = parse_sections(sections)
     definition = study.definition
-    plan = measures_of(definition.get("analysis"))
     micro = "mrt" in names and any(
         a["features"].get("reminders", {}).get("policy") == "micro_randomised"
         for a in definition["arms"])
     tables = load_tables(session, study, covariate_keys=covariate_keys(definition),
-                         instruments=sorted({m.instrument for m in plan}), micro_randomised=micro)
+                         score_pairs=score_pairs(definition), micro_randomised=micro)
     try:
         ctx = build_context(definition, tables, sees_arms=not blind, population=population)
     except ValueError as error:

@@ -112,14 +112,21 @@ class ResultsContext:
 
     def score(self, frame: pd.DataFrame, instrument: str, timepoint: str | None) -> pd.Series:
         """Total score of each row of ``frame`` (by ``participant_id``; NaN where missing)."""
-        if "wide" not in self.cache:
-            s = self.tables.scores
-            self.cache["wide"] = s.set_index(["participant_id", "instrument", "timepoint"])["total"]
-            self.cache["pairs"] = set(zip(s["instrument"], s["timepoint"], strict=True))
-        if (instrument, timepoint) not in self.cache["pairs"]:
+        name = f"{instrument}@{timepoint}"
+        if timepoint is None or name not in self.tables.scores.columns:
             return pd.Series(np.nan, index=frame.index)
-        picked = self.cache["wide"].xs((instrument, timepoint), level=("instrument", "timepoint"))
-        return frame["participant_id"].map(picked).astype(float)
+        by_id = self.cache.get(name)
+        if by_id is None:
+            by_id = self.cache.setdefault(
+                name, self.tables.scores.set_index("participant_id")[name])
+        return frame["participant_id"].map(by_id).astype(float)
+
+
+def score_pairs(definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every (instrument, timepoint) a planned measure may read (incl. repeated measures)."""
+    instruments = {m.instrument for m in measures_of(definition.get("analysis"))}
+    return [(i, t["key"]) for t in definition["questionnaires"]["timepoints"]
+            for i in t["instruments"] if i in instruments]
 
 
 def measures_of(analysis: dict[str, Any] | None) -> list[Measure]:

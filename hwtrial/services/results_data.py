@@ -40,8 +40,8 @@ class StudyTables:
         ``n_on_time``, ``active_seconds``, ``edits``, ``words``, ``self_review_depth``,
         ``n_events`` (0 or NaN when a participant has none).
     scores : DataFrame
-        Questionnaire totals, one row per participant, instrument and timepoint:
-        ``participant_id``, ``instrument``, ``timepoint``, ``total``.
+        Questionnaire totals, one row per participant with a response: ``participant_id``
+        and one column ``"instrument@timepoint"`` per analysed pair.
     clusters : dict
         Randomised clusters per arm key (cluster studies; empty otherwise).
     decision_points : DataFrame or None
@@ -122,18 +122,21 @@ def event_counts(session: Session, study: Study) -> pd.DataFrame:
                         columns=["participant_id", "n_events"])
 
 
-def score_rows(session: Session, study: Study, instruments: list[str]) -> pd.DataFrame:
-    """Questionnaire totals of the analysed instruments (one row per response)."""
-    cols = ["participant_id", "instrument", "timepoint", "total"]
-    if not instruments:
-        return pd.DataFrame(columns=cols)
-    sql = sa.text("SELECT participant_id, instrument_key, timepoint_key, total "
-                  "FROM hwtrial_questionnaire_response "
-                  "WHERE study_id = :sid AND instrument_key IN :keys"
-                  ).bindparams(sa.bindparam("keys", expanding=True))
-    rows = session.execute(sql, {"sid": study.id, "keys": list(instruments)}).all()
-    df = pd.DataFrame(rows, columns=cols)
-    return df.astype({"total": float})
+def score_rows(session: Session, study: Study, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """Questionnaire totals pivoted in SQL: one row per participant, one column per
+    ``(instrument, timepoint)`` pair, named ``"instrument@timepoint"``."""
+    names = [f"{i}@{t}" for i, t in pairs]
+    if not pairs:
+        return pd.DataFrame(columns=["participant_id"])
+    cols = "".join(
+        f", MAX(CASE WHEN instrument_key = :i{k} AND timepoint_key = :t{k} THEN total END)"
+        for k in range(len(pairs)))
+    params = {"sid": study.id, **{f"i{k}": i for k, (i, _) in enumerate(pairs)},
+              **{f"t{k}": t for k, (_, t) in enumerate(pairs)}}
+    sql = sa.text(f"SELECT participant_id{cols} FROM hwtrial_questionnaire_response "
+                  "WHERE study_id = :sid GROUP BY participant_id")
+    df = pd.DataFrame(session.execute(sql, params).all(), columns=["participant_id", *names])
+    return df.astype({n: float for n in names})
 
 
 def cluster_counts(session: Session, study: Study) -> dict:
@@ -167,7 +170,7 @@ def decision_point_rows(session: Session, study: Study,
 
 
 def load_tables(session: Session, study: Study, *, covariate_keys: list[str],
-                instruments: list[str], micro_randomised: bool) -> StudyTables:
+                score_pairs: list[tuple[str, str]], micro_randomised: bool) -> StudyTables:
     """Run every aggregate query of one results call and join them per participant."""
     people = participant_rows(session, study, covariate_keys)
     work = homework_aggregates(session, study)
@@ -177,5 +180,5 @@ def load_tables(session: Session, study: Study, *, covariate_keys: list[str],
     for col in ("n_assigned", "n_completed", "n_on_time", "n_events"):
         people[col] = people[col].fillna(0).astype(np.int64)
     dps = decision_point_rows(session, study) if micro_randomised else None
-    return StudyTables(people, score_rows(session, study, instruments),
+    return StudyTables(people, score_rows(session, study, score_pairs),
                        cluster_counts(session, study), dps)

@@ -4,7 +4,9 @@ of plain values and result objects (serialised by ``hwtrial.analysis.results.to_
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 
 from hwtrial.analysis.adherence import ArmCompletion, design_matrix, participant_adherence
 from hwtrial.analysis.counts import arm_summaries, negative_binomial
@@ -136,6 +138,21 @@ def _welch(ctx: ResultsContext, data: pd.DataFrame, metric: str) -> list[dict]:
     return out
 
 
+def _overdispersed(data: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Refuse NB when a Poisson fit shows no overdispersion (Pearson chi2/df <= 1).
+
+    There the NB2 maximum lies at theta = infinity (the Poisson boundary): the Newton fit
+    runs to its iteration limit (about 10 s at 100,000 participants) and then fails.
+    """
+    X = pd.get_dummies(data["arm"], drop_first=True, dtype=float).assign(Intercept=1.0)
+    fit = sm.GLM(data[metric].to_numpy(float), X.to_numpy(), family=sm.families.Poisson(),
+                 offset=np.log(data["n_assigned"].to_numpy(float))).fit()
+    if fit.pearson_chi2 / fit.df_resid <= 1.0:
+        raise ValueError(f"no overdispersion in {metric} (Pearson chi2/df = "
+                         f"{fit.pearson_chi2 / fit.df_resid:.3f}); NB2 reduces to Poisson")
+    return data
+
+
 def _metric(ctx: ResultsContext, d: pd.DataFrame, metric: str, count: bool) -> dict:
     data = d.dropna(subset=[metric])
     out = {"by_arm": guarded(lambda: {"result": arm_summaries(data, outcome=metric,
@@ -146,7 +163,7 @@ def _metric(ctx: ResultsContext, d: pd.DataFrame, metric: str, count: bool) -> d
             exposed = data.loc[data["n_assigned"] > 0]
             out["negative_binomial"] = guarded(lambda: {
                 "exposure": "n_assigned", "result": negative_binomial(
-                    exposed, outcome=metric, exposure="n_assigned", reference=ctx.reference,
+                    _overdispersed(exposed, metric), outcome=metric, exposure="n_assigned", reference=ctx.reference,
                     level=ctx.level)})
     return out
 

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import ServiceError
 from ..models import Allocation, AllocationState, Cluster, Participant, Study
@@ -158,7 +159,8 @@ def allocate(session: Session, study: Study, design: StudyDesign, participant: P
         main.counts = _bump(main.counts, arm)
     else:
         row = _step(session, study, design, participant, values, main, rows[stratum], stratum)
-    participant.allocation = row  # saves the lazy load when the answer is rendered
+    # Attach without the backref's load of the previous value: the answer renders it.
+    set_committed_value(participant, "allocation", row)
     session.add(row)
     session.flush()
     return row

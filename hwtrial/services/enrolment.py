@@ -114,6 +114,8 @@ def enrol(session: Session, principal: Principal, study: Study, data: dict, *,
             session.flush()
     except IntegrityError:
         existing = find_participant(session, study, external_id)
+        if existing is None:  # some other constraint failed: not a replay
+            raise
         return _same_or_conflict(principal, study, design, existing, strata, cluster)
     if consent is not None:
         session.add(ConsentRecord(participant_id=participant.id, **consent))

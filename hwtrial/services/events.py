@@ -1,8 +1,9 @@
 """Engagement-event ingest: idempotent batches from participant pages and host platforms.
 
 Each event carries a client-generated ``id``. The batch is written with ONE multi-row
-``INSERT … ON CONFLICT DO NOTHING`` (PostgreSQL) / ``INSERT OR IGNORE`` (SQLite) and then ONE
-``SELECT`` of the stored body hashes of the batch's ids: a replayed id whose body hash matches
+``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL) /
+``INSERT OR IGNORE … VALUES (…), (…) … RETURNING`` (SQLite); the ids it did not insert are then compared in ONE ``SELECT`` of their stored body
+hashes (skipped when every id was new): a replayed id whose body hash matches
 answers as the first time did, a reused id with another body refuses the whole batch (422
 naming each id). Nothing is queried per event.
 """
@@ -105,21 +106,48 @@ def _check_references(session: Session, study: Study, events, owners) -> None:
         raise ServiceError(422, "unknown participant or homework", errors)
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement = pg_insert(Event).on_conflict_do_nothing(index_elements=["study_id", "client_event_id"])
-    else:
-        statement = sa.insert(Event).prefix_with("OR IGNORE")
-    # executemany: SQLAlchemy's insertmanyvalues sends it as multi-row INSERTs on PostgreSQL.
-    session.execute(statement, rows)
+#: PostgreSQL: the batch as one multi-row INSERT fed by ``unnest`` of one array per column.
+#: Nine bound arrays instead of 9 x 500 placeholders: the driver parses a short statement
+#: (psycopg re-parses a long, uncacheable VALUES list on every call, which dominated the cost).
+_PG_INSERT = sa.text(
+    "INSERT INTO hwtrial_event (study_id, participant_id, instance_id, client_event_id, body_sha256,"
+    " type, client_time, server_time, payload)"
+    " SELECT * FROM unnest(CAST(:study_id AS integer[]), CAST(:participant_id AS integer[]),"
+    " CAST(:instance_id AS integer[]), CAST(:client_event_id AS varchar[]), CAST(:body_sha256 AS varchar[]),"
+    " CAST(:type AS varchar[]), CAST(:client_time AS timestamptz[]), CAST(:server_time AS timestamptz[]),"
+    " CAST(:payload AS text[]))"
+    " ON CONFLICT (study_id, client_event_id) DO NOTHING RETURNING client_event_id")
+_COLUMNS = ("study_id", "participant_id", "instance_id", "client_event_id", "body_sha256", "type",
+            "client_time", "server_time", "payload")
 
 
-def _conflicts(session: Session, study: Study, rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+def _insert(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the batch in one multi-row statement, skipping stored ids; returns the ids inserted."""
+    if session.get_bind().dialect.name == "postgresql":
+        json_type = Event.__table__.c.payload.type  # the stored encoding, exactly as the ORM writes it
+        columns = {name: [r[name] for r in rows] for name in _COLUMNS}
+        columns["payload"] = [json_type.process_bind_param(p, None) for p in columns["payload"]]
+        return set(session.execute(_PG_INSERT, columns).scalars())
+    # SQLite: SQLAlchemy's "insertmanyvalues" sends one INSERT OR IGNORE … VALUES (…), (…) … RETURNING.
+    table = Event.__table__
+    statement = sa.insert(table).prefix_with("OR IGNORE").returning(table.c.client_event_id)
+    return set(session.execute(statement, rows).scalars())
+
+
+def _conflicts(session: Session, study: Study, rows: list[dict[str, Any]],
+               inserted: set[str]) -> dict[str, list[str]]:
+    """Reused ids whose stored body differs; one SELECT, and only of the ids not just inserted."""
+    message = "id {!r} was already used for a different event"
+    first: dict[str, str] = {}
+    errors = {f"events[{i}].id": [message.format(r["client_event_id"])] for i, r in enumerate(rows)
+              if first.setdefault(r["client_event_id"], r["body_sha256"]) != r["body_sha256"]}
+    others = [r for r in rows if r["client_event_id"] not in inserted]
+    if errors or not others:
+        return errors
     stored = dict(session.execute(sa.select(Event.client_event_id, Event.body_sha256).where(
-        Event.study_id == study.id, Event.client_event_id.in_([r["client_event_id"] for r in rows]))).all())
-    return {f"events[{i}].id": [f"id {r['client_event_id']!r} was already used for a different event"]
-            for i, r in enumerate(rows) if stored.get(r["client_event_id"]) != r["body_sha256"]}
+        Event.study_id == study.id, Event.client_event_id.in_({r["client_event_id"] for r in others}))).all())
+    return {f"events[{i}].id": [message.format(r["client_event_id"])]
+            for i, r in enumerate(rows) if stored.get(r["client_event_id"], r["body_sha256"]) != r["body_sha256"]}
 
 
 def ingest(session: Session, principal: Principal, study: Study, events: Sequence[Any],
@@ -143,8 +171,8 @@ def ingest(session: Session, principal: Principal, study: Study, events: Sequenc
     _check_references(session, study, events, owners)
     rows = [_row(study, event, owner, now) for event, owner in zip(events, owners, strict=True)]
     if rows:
-        _insert(session, rows)
-        conflicts = _conflicts(session, study, rows)
+        inserted = _insert(session, rows)
+        conflicts = _conflicts(session, study, rows, inserted)
         if conflicts:
             raise ServiceError(422, "event ids reused with a different body", conflicts)
         _record_exposures(session, rows)

@@ -68,6 +68,8 @@ def child(url: str, key: str) -> None:
         build_results(session, None, key)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
+        session.close()
+        app.extensions["hwtrial"].db.engine.dispose()
     maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"tracemalloc_peak_mb": peak / 2**20, "maxrss_mb": maxrss_kb / 1024}))
 
@@ -100,6 +102,8 @@ def main() -> None:
                               {"k": args.key}).scalar_one()
         n = sizes(session, sid)
         runs = [run_once(session, args.key, sid) for _ in range(args.repeat)]
+        session.close()
+        app.extensions["hwtrial"].db.engine.dispose()
     bare = [r[0] for r in runs]
     full = [r[1] for r in runs]
     doc = runs[-1][2]["doc"]

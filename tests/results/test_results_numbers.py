@@ -222,3 +222,31 @@ def test_repeated_measures_equal_checked_statsmodels_fit(rct):
     close(estimates(got["fixed"]), estimates(to_dict(list(want.fixed))), 1e-5)
     close([got["group_variance"], got["residual_variance"], got["criterion"]],
           [want.group_variance, want.residual_variance, want.criterion], 1e-5)
+
+
+def test_two_way_clustered_adherence_equals_instance_level_model(make_trial, results):
+    data = make_trial("therapist-cluster", n=160, seed=3, n_clusters=10)
+    doc = results("therapist-cluster")
+    model = doc["sections"]["adherence"]["models"][1]
+    assert model["cluster"] == ["participant_id", "cluster"]
+    frame = raw.analysed(data)
+    inst = raw.instances(data, frame).merge(frame[["participant_id", "cluster", "service",
+                                                   "experience"]])
+    want = adherence_model(inst, strata=["service", "experience"],
+                           cluster=("participant_id", "cluster"), reference="usual")
+    close(estimates(model["result"]["coefficients"]), estimates(to_dict(list(want.coefficients))),
+          1e-6)
+
+
+def test_negative_binomial_refused_without_overdispersion():
+    from hwtrial.services.results_context import guarded
+    from hwtrial.services.results_sections import _overdispersed
+
+    rng = np.random.default_rng(0)
+    n = rng.integers(1, 8, 400)
+    frame = pd.DataFrame({"arm": rng.choice(["a", "b"], 400), "n_assigned": n,
+                          "edits": rng.poisson(3.0 * n)})
+    out = guarded(lambda: {"result": _overdispersed(frame, "edits")})
+    assert out["status"] == "not_estimable" and "no overdispersion" in out["reason"]
+    frame["edits"] = rng.negative_binomial(1, 1 / (1 + 3.0 * n))
+    assert guarded(lambda: {"result": _overdispersed(frame, "edits")})["status"] == "ok"

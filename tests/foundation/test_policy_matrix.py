@@ -102,7 +102,9 @@ def call(client, method, url, cookie):
     if cookie:
         client.set_cookie("hwtrial_session", cookie)
     kwargs = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
-    return client.open(url, method=method, **kwargs)
+    answer = client.open(url, method=method, **kwargs)
+    answer.close()  # static files are streamed from an open file
+    return answer
 
 
 def expected_denied(endpoint, principal, rule) -> bool:

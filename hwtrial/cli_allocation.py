@@ -45,7 +45,7 @@ def verify_command(study_key):
 def export_study(study_key: str) -> list[dict]:
     """The allocation list as the command-line operator (audited as ``cli``)."""
     from .auth.principal import Principal
-    from .services import allocation, studies
+    from .services import blinding, studies
 
     class _Operator(Principal):
         # Whoever can run the CLI can read the database: the export is audited, not refused.
@@ -53,7 +53,7 @@ def export_study(study_key: str) -> list[dict]:
         actor = "cli"
 
     study = studies.get_study(get_session(), None, study_key)
-    return allocation.export_rows(get_session(), _Operator(role="admin"), study)
+    return blinding.export_rows(get_session(), _Operator(role="admin"), study)
 
 
 @allocation_group.command("export")
@@ -63,7 +63,7 @@ def export_study(study_key: str) -> list[dict]:
 def export_command(study_key, fmt):
     """Print the unblinded allocation list (CSV or JSON); the export is audited."""
     from .cli import committed
-    from .services.allocation import rows_as_csv
+    from .services.blinding import rows_as_csv
 
     rows = committed(lambda: export_study(study_key))
     click.echo(rows_as_csv(rows) if fmt == "csv" else json.dumps(rows, indent=2), nl=False)

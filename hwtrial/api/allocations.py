@@ -7,7 +7,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..services import allocation, blinding, studies
+from ..services import blinding, studies
 from .common import current_principal, get_session
 
 blp = Blueprint("hwtrial_allocations", __name__, description="Allocation list and unblinding")
@@ -38,9 +38,9 @@ class AllocationList(MethodView):
         """The allocation list (unblinding right only; audited). ``?format=csv`` for CSV."""
         session, principal = get_session(), current_principal()
         study = studies.get_study(session, principal, study_key)
-        rows = allocation.export_rows(session, principal, study)
+        rows = blinding.export_rows(session, principal, study)
         if args["format"] == "csv":
-            return Response(allocation.rows_as_csv(rows), mimetype="text/csv", headers={
+            return Response(blinding.rows_as_csv(rows), mimetype="text/csv", headers={
                 "Content-Disposition": f'attachment; filename="{study.key}-allocations.csv"'})
         return rows
 

@@ -1,14 +1,17 @@
-"""Who may see arm keys, emergency unblinding of one participant, study-level unblinding."""
+"""Who may see arm keys; emergency and study-level unblinding; the allocation-list export."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..auth.principal import Principal
 from ..errors import ServiceError
-from ..models import Participant, Study, UnblindingRequest, utcnow
+from ..models import Allocation, Participant, Study, UnblindingRequest, utcnow
 from . import audit
+from .allocation import design_of
 
 
 def may_unblind(principal: Principal) -> bool:
@@ -98,3 +101,39 @@ def approve_unblinding(session: Session, principal: Principal, study: Study,
                  study_key=study.key, after={"request_id": row.id, "requested_by": row.requested_by},
                  reason=row.reason)
     return row
+
+
+#: Columns of the allocation-list export, in order.
+EXPORT_COLUMNS = ("sequence_no", "participant_id", "external_id", "arm", "arm_code", "method",
+                  "probability", "stratum", "block_no", "position", "cluster", "allocated_at",
+                  "status", "exclude_data")
+
+
+def export_rows(session: Session, principal: Principal, study: Study) -> list[dict[str, Any]]:
+    """The unblinded allocation list (unblinding right only); the export itself is audited."""
+    if not may_unblind(principal):
+        raise ServiceError(403, "the allocation list needs the unblinding right")
+    design = design_of(study)
+    rows = session.execute(
+        sa.select(Allocation, Participant).join(Participant, Participant.id == Allocation.participant_id)
+        .where(Allocation.study_id == study.id).order_by(Allocation.sequence_no)).all()
+    out = [{"sequence_no": a.sequence_no, "participant_id": p.id, "external_id": p.external_id,
+            "arm": a.arm_key, "arm_code": design.arms[a.arm_key]["code"], "method": a.method,
+            "probability": a.probability, "stratum": a.stratum_key, "block_no": a.block_no,
+            "position": a.position, "cluster": p.cluster_key,
+            "allocated_at": a.allocated_at.isoformat(), "status": p.status,
+            "exclude_data": p.exclude_data} for a, p in rows]
+    audit.record(session, actor=principal.actor, action="allocation.export",
+                 target=f"study:{study.key}", study_key=study.key, after={"rows": len(out)})
+    return out
+
+
+def rows_as_csv(rows: list[dict[str, Any]]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()

@@ -26,6 +26,7 @@ from ..errors import ServiceError
 from ..models import ConsentRecord, Participant, Study, User, utcnow
 from . import audit, blinding
 from .allocation import StudyDesign, allocate, design_of
+from .homework import generate_instances
 
 
 @dataclass(frozen=True)
@@ -132,10 +133,6 @@ def enrol(session: Session, principal: Principal, study: Study, data: dict, *,
 
 
 def _generate_homework(session, participant, design, now) -> None:
-    try:  # written by the homework engineer; absent until that service lands
-        from .homework import generate_instances
-    except ImportError:
-        return
     generate_instances(session, participant, design.data, now)
 
 

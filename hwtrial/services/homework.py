@@ -50,7 +50,11 @@ def template_spec(definition: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 def arm_features(definition: Mapping[str, Any], participant: Participant) -> dict[str, Any]:
     """Features of the participant's arm (all off when not allocated)."""
-    arm_key = participant.allocation.arm_key if participant.allocation else None
+    return features_of(definition, participant.allocation.arm_key if participant.allocation else None)
+
+
+def features_of(definition: Mapping[str, Any], arm_key: str | None) -> dict[str, Any]:
+    """Features of arm ``arm_key`` (all off for None or an unknown arm)."""
     for arm in definition["arms"]:
         if arm["key"] == arm_key:
             return arm["features"]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ServiceError
 from ..homework import pick_locale, resolve_texts, validate_submission
-from ..models import ConsentRecord, HomeworkInstance, Participant, Study
+from ..models import Allocation, ConsentRecord, HomeworkInstance, Participant, Study, StudyVersion
 from . import audit, homework, questionnaires
 
 
@@ -32,8 +32,28 @@ class Home:
     questionnaires: list[questionnaires.DueQuestionnaire]
 
 
+#: Definitions by (study id, version, seed): a version is immutable once participants exist
+#: (enrolment needs an active study; amending an active study adds a version).
+_DEFINITIONS: dict[tuple[int, int, str], dict[str, Any]] = {}
+
+
 def study_of(session: Session, participant: Participant) -> Study:
     return session.get(Study, participant.study_id)
+
+
+def definition_of(session: Session, study: Study) -> dict[str, Any]:
+    """The study's current definition, parsed once per version and process (hot path of every page).
+
+    Reading ``study.definition`` would load and parse every version on every request.
+    """
+    key = (study.id, study.current_version, study.allocation_seed)
+    definition = _DEFINITIONS.get(key)
+    if definition is None or study.status == "draft":  # a draft is edited in place
+        if len(_DEFINITIONS) > 256:  # many test databases in one process: stay bounded
+            _DEFINITIONS.clear()
+        definition = _DEFINITIONS[key] = session.scalar(sa.select(StudyVersion.definition).where(
+            StudyVersion.study_id == study.id, StudyVersion.version == study.current_version))
+    return definition
 
 
 def locale_for(participant: Participant, definition: Mapping[str, Any], accept: Sequence[str]) -> str:
@@ -55,10 +75,20 @@ def has_consented(session: Session, participant: Participant, definition: Mappin
         ConsentRecord.participant_id == participant.id, ConsentRecord.version == version)) is not None
 
 
+def page_facts(session: Session, participant: Participant, definition: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """``(consented, arm_key)`` in one round trip (the task page's hot path)."""
+    consent = definition.get("consent")
+    consented = sa.exists().where(ConsentRecord.participant_id == participant.id,
+                                  ConsentRecord.version == consent["version"]) if consent else sa.true()
+    arm = sa.select(Allocation.arm_key).where(Allocation.participant_id == participant.id).scalar_subquery()
+    row = session.execute(sa.select(consented, arm)).one()
+    return bool(row[0]), row[1]
+
+
 def give_consent(session: Session, participant: Participant, locale: str, now: datetime) -> ConsentRecord:
     """Store consent to the current version, with the SHA-256 of the exact text shown."""
     study = study_of(session, participant)
-    definition = study.definition
+    definition = definition_of(session, study)
     text = consent_text(definition, locale)
     record = ConsentRecord(participant_id=participant.id, version=definition["consent"]["version"],
                            text_sha256=hashlib.sha256(text.encode()).hexdigest(), locale=locale,
@@ -75,7 +105,7 @@ def next_step(session: Session, participant: Participant, now: datetime) -> str 
     """``"withdrawn"``, ``"consent"``, ``(timepoint, instrument)`` of a due baseline, or ``"home"``."""
     if participant.status != "active":
         return "withdrawn"
-    definition = study_of(session, participant).definition
+    definition = definition_of(session, study_of(session, participant))
     if not has_consented(session, participant, definition):
         return "consent"
     first = (definition.get("questionnaires") or {}).get("timepoints", [])[:1]
@@ -100,7 +130,7 @@ def home(session: Session, participant: Participant, now: datetime) -> Home:
         elif len(upcoming) < 5:
             upcoming.append(row)
     session.flush()
-    definition = study_of(session, participant).definition
+    definition = definition_of(session, study_of(session, participant))
     return Home(today=today, upcoming=upcoming, done=sum(r.state == "submitted" for r in rows),
                 total=len(rows), questionnaires=questionnaires.due(session, participant, definition, now))
 
@@ -121,11 +151,13 @@ def own_instance(session: Session, participant: Participant, instance_id: int, n
 
 
 def task_view(session: Session, participant: Participant, instance: HomeworkInstance,
-              locale: str, now: datetime) -> dict[str, Any]:
+              locale: str, now: datetime, arm_key: str | None = None) -> dict[str, Any]:
     """Template fields and texts in the arm's framing and the participant's locale (marks opened)."""
-    definition = study_of(session, participant).definition
+    definition = definition_of(session, study_of(session, participant))
     template = homework.template_spec(definition, instance.template_key)
-    framing = homework.arm_features(definition, participant).get("framing") or "default"
+    features = (homework.features_of(definition, arm_key) if arm_key is not None
+                else homework.arm_features(definition, participant))
+    framing = features.get("framing") or "default"
     homework.advance(instance, "opened", now)
     session.flush()
     texts = resolve_texts(template, locale, framing, definition["default_locale"])
@@ -135,7 +167,7 @@ def task_view(session: Session, participant: Participant, instance: HomeworkInst
 def save_draft(session: Session, participant: Participant, instance: HomeworkInstance,
                values: Mapping[str, Any], now: datetime) -> dict[str, list[str]]:
     """Keep the answers as typed, valid or not; returns the draft-mode problems (not raised)."""
-    definition = study_of(session, participant).definition
+    definition = definition_of(session, study_of(session, participant))
     fields = homework.template_spec(definition, instance.template_key)["fields"]
     known = {f["key"] for f in fields}
     instance.draft = {k: v for k, v in values.items() if k in known}
@@ -148,14 +180,15 @@ def submit(session: Session, participant: Participant, instance: HomeworkInstanc
            values: Mapping[str, Any], now: datetime) -> HomeworkInstance:
     """Validate and store; 422 naming each field (the caller keeps the draft first)."""
     study = study_of(session, participant)
-    fields = homework.template_spec(study.definition, instance.template_key)["fields"]
+    definition = definition_of(session, study)
+    fields = homework.template_spec(definition, instance.template_key)["fields"]
     clean, errors = validate_submission(fields, values)
     if errors:
         raise ServiceError(422, "some answers need attention", errors)
     instance.submission, instance.draft = clean, None
     homework.advance(instance, "submitted", now)
     instance.late = now > instance.due_at
-    homework.recompute_metrics(session, instance, study.definition)
+    homework.recompute_metrics(session, instance, definition)
     audit.record(session, actor=f"participant:{participant.id}", action="homework.submit",
                  target=f"homework:{instance.id}", study_key=study.key, after={"late": instance.late})
     return instance
@@ -163,7 +196,7 @@ def submit(session: Session, participant: Participant, instance: HomeworkInstanc
 
 def self_review_spec(session: Session, participant: Participant, locale: str) -> dict[str, Any] | None:
     """Prompt and usefulness scale when the participant's arm has self-review, else None."""
-    definition = study_of(session, participant).definition
+    definition = definition_of(session, study_of(session, participant))
     feature = homework.arm_features(definition, participant).get("self_review") or {}
     if not feature.get("enabled"):
         return None
@@ -186,5 +219,5 @@ def self_review(session: Session, participant: Participant, instance_id: int, lo
     if errors:
         raise ServiceError(422, "some answers need attention", errors)
     instance.self_review, instance.reviewer_role, instance.reviewed_at = clean, "client", now
-    homework.recompute_metrics(session, instance, study_of(session, participant).definition)
+    homework.recompute_metrics(session, instance, definition_of(session, study_of(session, participant)))
     return instance

@@ -37,11 +37,13 @@ class Ctx:
 
 def _ctx() -> Ctx:
     participant = current_principal().participant
-    study = flow.study_of(get_session(), participant)
+    session = get_session()
+    study = flow.study_of(session, participant)
+    definition = flow.definition_of(session, study)
     accept = [f"{lang};q={q}" for lang, q in request.accept_languages]
-    locale = flow.locale_for(participant, study.definition, accept)
+    locale = flow.locale_for(participant, definition, accept)
     g.hwtrial_locale = locale
-    return Ctx(participant, study, study.definition, locale)
+    return Ctx(participant, study, definition, locale)
 
 
 def _answers() -> dict[str, Any]:
@@ -121,8 +123,11 @@ def questionnaire(timepoint: str, instrument: str):
 def task(instance_id: int):
     ctx, session, now = _ctx(), get_session(), utcnow()
     instance = flow.own_instance(session, ctx.participant, instance_id, now)
+    consented, arm_key = flow.page_facts(session, ctx.participant, ctx.definition)
+    if not consented:
+        return redirect(url_for(".consent"))
     if request.method == "GET":
-        view = flow.task_view(session, ctx.participant, instance, ctx.locale, now)
+        view = flow.task_view(session, ctx.participant, instance, ctx.locale, now, arm_key)
         return _render("task.html", ctx, instance=instance, view=view, values=instance.draft or {},
                        errors={}, saved=request.args.get("saved") == "1")
     check_csrf()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import g, request
 from sqlalchemy.orm import Session
@@ -16,6 +18,7 @@ from .principal import ANONYMOUS, Principal
 
 SESSION_COOKIE = "hwtrial_session"
 DISABLED = Principal(role="disabled")
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def principal_from_token(session: Session, secret: str) -> Principal | None:
@@ -24,7 +27,10 @@ def principal_from_token(session: Session, secret: str) -> Principal | None:
         return None
     if not token.user.active:
         return DISABLED
-    token.last_used_at = utcnow()
+    now = utcnow()
+    # Coarse on purpose: writing this on every request would serialise all of a token's requests.
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
     keys = frozenset(token.study_keys) if token.study_keys is not None else None
     return Principal(role=token.role, user=token.user, study_keys=keys, via="token")
 

@@ -23,6 +23,8 @@ from ..audit_chain import (
 from ..models import AuditEntry, AuditHead, utcnow
 
 HEAD_ID = 1
+#: Where a session keeps the entries of its open transaction.
+PENDING_KEY = "hwtrial_audit_pending"
 
 
 def audit_key(config=None) -> bytes:
@@ -47,25 +49,50 @@ def _lock_head(session: Session) -> AuditHead:
 
 
 def record(session: Session, *, actor: str, action: str, target: str, study_key: str | None = None,
-           before: Any = None, after: Any = None, reason: str | None = None) -> AuditEntry:
-    """Append one entry to the chain inside the caller's transaction (flushes, never commits)."""
+           before: Any = None, after: Any = None, reason: str | None = None) -> None:
+    """Audit one action of the caller's transaction; it is chained when that transaction commits.
+
+    The entry is queued on the session and appended by :func:`_append_pending` just before
+    COMMIT, so the chain head (one row every audited write must lock) is held only for the
+    insert and the commit itself, not for the rest of the request.
+    """
+    session.connection()  # tie the entry to an open transaction, so its rollback drops it
+    pending = session.info.setdefault(PENDING_KEY, [])
+    pending.append({"at": utcnow(), "actor": actor, "action": action, "target": target,
+                    "study_key": study_key, "before": before, "after": after, "reason": reason})
+
+
+def _append_pending(session: Session) -> None:
+    pending = session.info.pop(PENDING_KEY, None)
+    if not pending:
+        return
     head = _lock_head(session)
-    at = utcnow()
-    seq = head.seq + 1
-    payload = canonical_json({
-        "seq": seq, "at": at.isoformat(), "actor": actor, "action": action, "target": target,
-        "study_key": study_key, "before": before, "after": after, "reason": reason,
-    })
-    digest = entry_hash(head.entry_hash, payload)
-    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, target=target,
-                       study_key=study_key, payload=payload, prev_hash=head.entry_hash,
-                       entry_hash=digest)
-    session.add(entry)
-    head.seq, head.entry_hash = seq, digest
-    head.mac = head_mac(audit_key(), seq, digest)
+    key = audit_key()
+    for item in pending:
+        seq = head.seq + 1
+        payload = canonical_json({**item, "seq": seq, "at": item["at"].isoformat()})
+        digest = entry_hash(head.entry_hash, payload)
+        session.add(AuditEntry(seq=seq, at=item["at"], actor=item["actor"], action=item["action"],
+                               target=item["target"], study_key=item["study_key"], payload=payload,
+                               prev_hash=head.entry_hash, entry_hash=digest))
+        head.seq, head.entry_hash = seq, digest
+    head.mac = head_mac(key, head.seq, head.entry_hash)
     session.flush()
     _mirror_head(head)
-    return entry
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.info.get(PENDING_KEY):
+        _append_pending(session)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction) -> None:
+    # Only a rollback of the whole transaction undoes the audited actions; a SAVEPOINT
+    # rolled back inside it (e.g. a replayed enrolment) leaves the earlier ones standing.
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING_KEY, None)
 
 
 def _mirror_head(head: AuditHead) -> None:

@@ -78,3 +78,16 @@ def test_concurrent_appends_from_processes_keep_one_chain(app, database_url, ses
     assert report.entries == workers * per_worker
     seqs = session.scalars(sa.select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
     assert seqs == list(range(1, workers * per_worker + 1))
+
+
+def test_entries_are_chained_at_commit_and_dropped_on_rollback(session):
+    audit.record(session, actor="user:1", action="kept", target="x")
+    savepoint = session.begin_nested()
+    savepoint.rollback()  # a savepoint rolled back inside the transaction keeps earlier entries
+    session.commit()
+    audit.record(session, actor="user:1", action="undone", target="y")
+    session.rollback()
+    session.commit()
+    actions = session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+    assert actions == ["kept"]
+    assert audit.verify(session).ok

@@ -131,7 +131,7 @@ def bench(name: str, url: str, n: int, repeats: int) -> None:
     study_id, pids, token = setup_study(app)
     sqlite = url.startswith("sqlite")
     best = {"raw": float("inf"), "service": float("inf"), "http": float("inf"), "replay": float("inf")}
-    for r in range(repeats):
+    for _ in range(repeats):
         tag = uuid.uuid4().hex[:6]
         rows = raw_rows(make_events(f"raw{tag}", n, pids), study_id, sqlite)
         best["raw"] = min(best["raw"], run_raw(app, rows, sqlite))

@@ -217,3 +217,14 @@ def test_withdrawn_participant_has_no_tasks(app, load_study, enrol, sign_in, shi
             HomeworkInstance.participant_id == pid, HomeworkInstance.state != "expired")) == 0
         actions = db(app).scalars(sa.select(AuditEntry.action)).all()
         assert {"participant.consent", "participant.withdraw"} <= set(actions)
+
+
+def test_tasks_wait_for_consent(load_study, enrol, sign_in, shift_past, instances):
+    load_study("reminder-rct")
+    pid = enrol("reminder-rct")
+    shift_past(pid, "open_at")
+    client = sign_in(pid)
+    iid = first_open(instances, pid)
+    answer = client.get(f"/p/tasks/{iid}")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/p/consent")
+    assert next(r for r in instances(pid) if r["id"] == iid)["opened_at"] is None

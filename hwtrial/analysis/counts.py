@@ -1,9 +1,10 @@
 """Engagement counts (edits, words, minutes): negative binomial, GEE Poisson, arm summaries.
 
 * :func:`negative_binomial` — NB2 GLM, one row per participant, ``count ~ arm +
-  covariates`` (optional log offset for exposure). theta is the joint ML estimate
-  (statsmodels ``NegativeBinomial`` by Newton), the coefficients and SEs are the GLM at that
-  theta: exactly ``MASS::glm.nb`` (whose SEs also treat theta as known). Rate ratios with
+  covariates`` (optional log offset for exposure). theta and the coefficients are the
+  joint ML estimate (:func:`fit_nb2`: Newton on ``(beta, log theta)`` with analytic
+  derivatives from the Poisson fit, milliseconds at 100,000 rows), the SEs are the GLM's at
+  that theta: exactly ``MASS::glm.nb`` (whose SEs also treat theta as known). Rate ratios with
   Wald CIs on the log scale (``exp(confint.default(fit))``), Wald z p-values.
 * :func:`gee_poisson` — GEE Poisson, exchangeable working correlation, clustered by
   participant, robust (sandwich) SEs: ``geepack::geeglm(..., corstr = "exchangeable")``.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import stats
+from scipy import special, stats
 
 from hwtrial.analysis.mixed import arm_time_design
 from hwtrial.analysis.results import Estimate, check_level
@@ -78,6 +79,86 @@ def _prepare(data, outcome, arm, extra, covariates):
     return data, y
 
 
+def _poisson_start(y, X, offset, iterations: int = 25) -> np.ndarray:
+    """Poisson IRLS coefficients: the NB2 fit's starting point (its mean model)."""
+    beta = np.linalg.lstsq(X, np.log(y + 0.5) - offset, rcond=None)[0]
+    for _ in range(iterations):
+        mu = np.exp(X @ beta + offset)
+        z = X @ beta + (y - mu) / mu
+        step = np.linalg.solve(X.T @ (X * mu[:, None]), X.T @ (mu * z)) - beta
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return beta
+
+
+def _moment_log_theta(y, mu) -> float:
+    """log theta from the moments ``var = mu + mu^2/theta`` (bounded start for Newton)."""
+    excess = np.sum((y - mu) ** 2 - mu)
+    return float(np.log(np.sum(mu**2) / excess)) if excess > 0 else np.log(1e3)
+
+
+def _nb2_loglik(y, mu, theta) -> float:
+    return float(np.sum(special.gammaln(y + theta) - special.gammaln(theta)
+                        - special.gammaln(y + 1) + theta * np.log(theta) + y * np.log(mu)
+                        - (y + theta) * np.log(theta + mu)))
+
+
+def _nb2_newton_step(y, X, offset, params) -> np.ndarray:
+    """Newton step for ``(beta, log theta)`` from the analytic score and Hessian."""
+    beta, theta = params[:-1], np.exp(params[-1])
+    mu = np.exp(X @ beta + offset)
+    tm = theta + mu
+    d_eta = theta * (y - mu) / tm
+    h_eta = -(y + theta) * mu * theta / tm**2
+    d_th = (special.digamma(y + theta) - special.digamma(theta) + np.log(theta) + 1
+            - np.log(tm) - (y + theta) / tm)
+    h_th = (special.polygamma(1, y + theta) - special.polygamma(1, theta) + 1 / theta
+            - 2 / tm + (y + theta) / tm**2)
+    k = X.shape[1]
+    grad = np.append(X.T @ d_eta, theta * d_th.sum())
+    hess = np.empty((k + 1, k + 1))
+    hess[:k, :k] = X.T @ (X * h_eta[:, None])
+    hess[:k, k] = hess[k, :k] = X.T @ (theta * (y - mu) * mu / tm**2)
+    hess[k, k] = theta**2 * h_th.sum() + theta * d_th.sum()
+    return -np.linalg.solve(hess, grad)
+
+
+def fit_nb2(y, X, offset=None, *, tol: float = 1e-10,
+            maxiter: int = 100) -> tuple[np.ndarray, float, int]:
+    """Maximum likelihood NB2 ``(beta, theta)`` by Newton on ``(beta, log theta)``.
+
+    Starts from the Poisson fit and the moment estimate of theta; halves a step that lowers
+    the likelihood. Converged when no parameter moves by more than ``tol``.
+
+    Returns
+    -------
+    (beta, theta, iterations) : tuple
+        Raises RuntimeError when ``maxiter`` steps do not converge (e.g. no overdispersion:
+        the maximum is at theta = infinity).
+    """
+    offset = np.zeros(len(y)) if offset is None else offset
+    beta = _poisson_start(y, X, offset)
+    params = np.append(beta, _moment_log_theta(y, np.exp(X @ beta + offset)))
+
+    def loglik(p):
+        return _nb2_loglik(y, np.exp(X @ p[:-1] + offset), np.exp(p[-1]))
+
+    current = loglik(params)
+    for iteration in range(1, maxiter + 1):
+        step = _nb2_newton_step(y, X, offset, params)
+        for _ in range(30):  # step-halving: Newton may overshoot far from the optimum
+            candidate = loglik(params + step)
+            if candidate >= current - 1e-9 * abs(current):
+                break
+            step = step / 2
+        params, current = params + step, candidate
+        if np.max(np.abs(step)) < tol:
+            return params[:-1], float(np.exp(params[-1])), iteration
+    raise RuntimeError(f"negative binomial fit did not converge in {maxiter} Newton steps "
+                       f"(theta = {np.exp(params[-1]):.4g})")
+
+
 def negative_binomial(data: pd.DataFrame, *, outcome: str = "edits", arm: str = "arm",
                       covariates=(), exposure: str | None = None,
                       reference: str | None = None, level: float = 0.95) -> CountModelResult:
@@ -101,24 +182,19 @@ def negative_binomial(data: pd.DataFrame, *, outcome: str = "edits", arm: str = 
     Returns
     -------
     CountModelResult
+        Raises RuntimeError when the maximum likelihood fit does not converge.
     """
     level = check_level(level)
     data, y = _prepare(data, outcome, arm, [exposure] if exposure else [], covariates)
     X, names = arm_time_design(data, arm=arm, time=None, covariates=covariates,
                                reference=reference)
     offset = np.log(data[exposure].to_numpy(float)) if exposure else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        joint = sm.NegativeBinomial(y, X, offset=offset).fit(
-            method="newton", maxiter=200, tol=1e-14, disp=0)
-    if not joint.mle_retvals["converged"] or caught:
-        raise RuntimeError(f"negative binomial fit did not converge: "
-                           f"{[str(w.message) for w in caught]}")
-    alpha = float(joint.params[-1])
-    glm = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=alpha), offset=offset).fit(
-        tol=1e-14, maxiter=200)
-    rr = _rate_ratios(names, glm.params, glm.bse, len(y), level, "glm_nb_wald")
-    return CountModelResult(rr, 1.0 / alpha, None, float(glm.llf), len(y), len(y))
+    beta, theta, _ = fit_nb2(y, X, offset)
+    mu = np.exp(X @ beta + (0.0 if offset is None else offset))
+    # glm.nb's SEs: the GLM's expected information at the ML theta (theta held known)
+    cov = np.linalg.inv(X.T @ (X * (mu * theta / (theta + mu))[:, None]))
+    rr = _rate_ratios(names, beta, np.sqrt(np.diag(cov)), len(y), level, "glm_nb_wald")
+    return CountModelResult(rr, theta, None, _nb2_loglik(y, mu, theta), len(y), len(y))
 
 
 def gee_poisson(data: pd.DataFrame, *, outcome: str = "edits", arm: str = "arm",

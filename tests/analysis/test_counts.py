@@ -70,3 +70,32 @@ def test_bad_inputs():
         gee_poisson(WEEKLY, level=2)
     with pytest.raises(ValueError, match="fewer than 2"):
         arm_summaries(WEEKLY.head(5))
+
+
+def _simulated(n, theta, rng):
+    arm = rng.random(n) < 0.5
+    mu = np.exp(1.0 + 0.3 * arm)
+    # theta None: binomial counts, underdispersed (variance below the mean)
+    y = rng.binomial(10, mu / 10) if theta is None else rng.negative_binomial(
+        theta, theta / (theta + mu))
+    return pd.DataFrame({"arm": np.where(arm, "reminder", "control"), "edits": y})
+
+
+def test_negative_binomial_agrees_with_statsmodels_on_a_large_sample():
+    import statsmodels.api as sm
+
+    data = _simulated(20_000, 2.0, np.random.default_rng(7))
+    res = negative_binomial(data)
+    X = np.column_stack([np.ones(len(data)), (data["arm"] == "reminder").to_numpy(float)])
+    ref = sm.NegativeBinomial(data["edits"].to_numpy(float), X).fit(
+        method="newton", tol=1e-12, maxiter=200, disp=0)
+    np.testing.assert_allclose([e.extra["log_estimate"] for e in res.rate_ratios],
+                               ref.params[:2], rtol=1e-6)
+    np.testing.assert_allclose(res.dispersion, 1 / ref.params[2], rtol=1e-5)
+    np.testing.assert_allclose(res.log_likelihood, ref.llf, rtol=1e-10)
+
+
+def test_negative_binomial_reports_non_convergence_without_overdispersion():
+    # underdispersed data: the NB2 maximum is at theta = infinity, so no finite theta is stationary
+    with pytest.raises(RuntimeError, match="did not converge"):
+        negative_binomial(_simulated(2_000, None, np.random.default_rng(3)))

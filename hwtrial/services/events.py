@@ -117,6 +117,12 @@ _PG_INSERT = sa.text(
     " CAST(:type AS varchar[]), CAST(:client_time AS timestamptz[]), CAST(:server_time AS timestamptz[]),"
     " CAST(:payload AS text[]))"
     " ON CONFLICT (study_id, client_event_id) DO NOTHING RETURNING client_event_id")
+#: PostgreSQL: stored hashes of the given ids, as a join on ``unnest`` so that both columns of
+#: the (study_id, client_event_id) unique index drive the lookup even before the table has
+#: statistics (``study_id = … AND client_event_id IN (…)`` then filtered every row of the study).
+_PG_STORED = sa.text(
+    "SELECT e.client_event_id, e.body_sha256 FROM unnest(CAST(:ids AS varchar[])) AS t(id)"
+    " JOIN hwtrial_event e ON e.study_id = :study_id AND e.client_event_id = t.id")
 _COLUMNS = ("study_id", "participant_id", "instance_id", "client_event_id", "body_sha256", "type",
             "client_time", "server_time", "payload")
 
@@ -144,8 +150,12 @@ def _conflicts(session: Session, study: Study, rows: list[dict[str, Any]],
     others = [r for r in rows if r["client_event_id"] not in inserted]
     if errors or not others:
         return errors
-    stored = dict(session.execute(sa.select(Event.client_event_id, Event.body_sha256).where(
-        Event.study_id == study.id, Event.client_event_id.in_({r["client_event_id"] for r in others}))).all())
+    ids = sorted({r["client_event_id"] for r in others})
+    if session.get_bind().dialect.name == "postgresql":
+        stored = dict(session.execute(_PG_STORED, {"study_id": study.id, "ids": ids}).all())
+    else:
+        stored = dict(session.execute(sa.select(Event.client_event_id, Event.body_sha256).where(
+            Event.study_id == study.id, Event.client_event_id.in_(ids))).all())
     return {f"events[{i}].id": [message.format(r["client_event_id"])]
             for i, r in enumerate(rows) if stored.get(r["client_event_id"], r["body_sha256"]) != r["body_sha256"]}
 

@@ -29,7 +29,11 @@ class Event(Model):
     server_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
 
-    __table_args__ = (sa.UniqueConstraint("study_id", "client_event_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("study_id", "client_event_id"),
+        # events per participant of a study (results) as an index-only scan
+        sa.Index("ix_hwtrial_event_study_id_participant_id", "study_id", "participant_id"),
+    )
 
 
 class FeatureExposure(Model):

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import JSONText, Model, UTCDateTime, utcnow
 
 HOMEWORK_STATES = ("scheduled", "delivered", "opened", "started", "submitted", "expired")
+#: Numeric ``metrics`` fields also stored as columns (see :meth:`HomeworkInstance.set_metrics`).
+METRIC_COLUMNS = ("active_seconds", "edits", "words", "self_review_depth", "effort")
 
 
 class HomeworkInstance(Model):
@@ -50,8 +52,26 @@ class HomeworkInstance(Model):
     #: Server-derived engagement metrics (active seconds, edits, words, …).
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Copies of the numeric metrics: the results service sums columns in SQL instead of
+    # parsing a million JSON documents per call (migration 0002 backfills them).
+    #: Focus-aware working seconds (metrics.active_seconds).
+    active_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    #: De-duplicated field changes (metrics.edits).
+    edits: Mapped[int | None] = mapped_column(sa.Integer)
+    #: Words in the submitted text fields (metrics.words).
+    words: Mapped[int | None] = mapped_column(sa.Integer)
+    #: 0-3 self-review depth (metrics.self_review_depth).
+    self_review_depth: Mapped[int | None] = mapped_column(sa.Integer)
+    #: Effort rating, if given (metrics.effort).
+    effort: Mapped[float | None] = mapped_column(sa.Float)
 
     __table_args__ = (
         sa.UniqueConstraint("participant_id", "slot_key"),
         sa.CheckConstraint(f"state IN {HOMEWORK_STATES!r}", name="state"),
     )
+
+    def set_metrics(self, metrics: dict[str, Any] | None) -> None:
+        """Store derived metrics: the JSON document and its numeric column copies."""
+        self.metrics = metrics
+        for key in METRIC_COLUMNS:
+            setattr(self, key, (metrics or {}).get(key))

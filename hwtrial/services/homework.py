@@ -151,7 +151,7 @@ def recompute_metrics(session: Session, instance: HomeworkInstance,
     fields = template_spec(definition, instance.template_key)["fields"]
     metrics = derive_metrics(instance_events(session, instance), instance.submission, instance.self_review,
                              instance.delivered_at, fields=fields)
-    instance.metrics = metrics.to_dict()
+    instance.set_metrics(metrics.to_dict())
     session.flush()
     return instance.metrics
 

@@ -2,9 +2,10 @@
 
 Every query groups in the database (``GROUP BY participant_id``) and returns plain pandas
 tables, so memory grows with participants and never with homework instances or events.
-Metrics are JSON text; they are read with the dialect's own JSON functions (SQLite
-``json_extract``; PostgreSQL ``json_to_record`` in a lateral join, which parses each
-document once instead of once per key).
+Homework metrics are summed from their column copies (``HomeworkInstance.set_metrics``),
+not parsed from the JSON document per row; stratum covariates (one row per participant)
+are read with the dialect's JSON functions. Rows come from the DBAPI cursor, not as
+SQLAlchemy ``Row`` objects (:func:`fetch_frame`).
 """
 
 from __future__ import annotations
@@ -97,33 +98,22 @@ def participant_rows(session: Session, study: Study, covariate_keys: list[str]) 
     return df
 
 
-def _instance_sql(dialect: str) -> str:
+def _instance_sql() -> str:
     closed = ", ".join(f"'{s}'" for s in CLOSED_STATES)
-    head = """SELECT i.participant_id, COUNT(*),
+    sums = "".join(f", SUM(i.{k})" for k in SUMMED_METRICS)
+    return f"""SELECT i.participant_id, COUNT(*),
                SUM(CASE WHEN i.state = 'submitted' THEN 1 ELSE 0 END),
-               SUM(CASE WHEN i.state = 'submitted' AND NOT i.late THEN 1 ELSE 0 END)"""
-    if dialect == "postgresql":
-        sums = "".join(f", SUM(m.{k})" for k in SUMMED_METRICS)
-        cols = ", ".join(f"{k} float8" for k in (*SUMMED_METRICS, "self_review_depth"))
-        return f"""{head}{sums},
-               AVG(CASE WHEN i.state = 'submitted' THEN m.self_review_depth END)
-            FROM hwtrial_homework_instance i
-            LEFT JOIN LATERAL json_to_record(CAST(i.metrics AS json)) AS m({cols}) ON true
-            WHERE i.study_id = :sid AND i.state IN ({closed}) GROUP BY i.participant_id"""
-    sums = "".join(f", SUM({_json_field('i.metrics', k, dialect)})" for k in SUMMED_METRICS)
-    depth = _json_field("i.metrics", "self_review_depth", dialect)
-    return f"""{head}{sums},
-               AVG(CASE WHEN i.state = 'submitted' THEN {depth} END)
+               SUM(CASE WHEN i.state = 'submitted' AND NOT i.late THEN 1 ELSE 0 END){sums},
+               AVG(CASE WHEN i.state = 'submitted' THEN i.self_review_depth END)
             FROM hwtrial_homework_instance i
             WHERE i.study_id = :sid AND i.state IN ({closed}) GROUP BY i.participant_id"""
 
 
 def homework_aggregates(session: Session, study: Study) -> pd.DataFrame:
     """Per participant: closed, completed and on-time instances and summed metrics."""
-    dialect = session.get_bind().dialect.name
     cols = ["participant_id", "n_assigned", "n_completed", "n_on_time", *SUMMED_METRICS,
             "self_review_depth"]
-    df = fetch_frame(session, _instance_sql(dialect), {"sid": study.id}, cols)
+    df = fetch_frame(session, _instance_sql(), {"sid": study.id}, cols)
     return df.astype({c: float for c in cols[4:]})
 
 

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from hwtrial import create_app
 from hwtrial.config import normalise_database_url
+from hwtrial.models.homework import METRIC_COLUMNS
 from hwtrial.studydef import load_study_data, load_study_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,16 +93,19 @@ def instance_chunk(rng, sid: int, pids: np.ndarray, arms: np.ndarray, first_id: 
     done = rng.random(n) < p_done
     late = done & (rng.random(n) < 0.2)
     due = (slot * 3 + 3) * 86400
-    metrics = [json.dumps({"active_seconds": round(float(a), 1), "edits": int(e), "words": int(w),
-                           "self_review_depth": int(d)}, separators=(",", ":")) if ok else None
-               for ok, a, e, w, d in zip(done, rng.gamma(2, 150, n), rng.poisson(5, n),
-                                         rng.poisson(60, n), rng.integers(0, 4, n), strict=True)]
+    values = [{"active_seconds": round(float(a), 1), "edits": int(e), "words": int(w),
+               "self_review_depth": int(d)} if ok else None
+              for ok, a, e, w, d in zip(done, rng.gamma(2, 150, n), rng.poisson(5, n),
+                                        rng.poisson(60, n), rng.integers(0, 4, n), strict=True)]
+    metrics = [json.dumps(v, separators=(",", ":")) if v else None for v in values]
+    # the column copies HomeworkInstance.set_metrics stores next to the JSON
+    columns = [tuple((v or {}).get(k) for k in METRIC_COLUMNS) for v in values]
     sub = ts(due + np.where(late, 3600, -7200))
     return {"id": np.arange(first_id, first_id + n), "sid": sid, "pid": pid,
             "slot": [f"s{s}" for s in slot], "state": np.where(done, "submitted", "expired"),
             "open": ts(due - 172800), "due": ts(due), "expire": ts(due + 86400),
             "submitted": [s if ok else None for s, ok in zip(sub, done, strict=True)],
-            "late": late, "metrics": metrics}
+            "late": late, "metrics": metrics, "columns": columns}
 
 
 def response_rows(rng, sid: int, pids: np.ndarray, arms: np.ndarray, first_id: int):
@@ -144,8 +148,12 @@ class Writer:
         self.conn.commit()
 
     def close(self) -> None:
-        self.conn.execute("ANALYZE")
-        self.conn.commit()
+        if self.pg:  # VACUUM sets the visibility map: index-only scans, as in production
+            self.conn.autocommit = True
+            self.conn.execute("VACUUM ANALYZE")
+        else:
+            self.conn.execute("ANALYZE")
+            self.conn.commit()
         self.conn.close()
 
 
@@ -176,13 +184,13 @@ def write_homework(w: Writer, rng, p: dict, now: str) -> None:
         opens = _t(w, c["open"])
         w.rows("hwtrial_homework_instance", "id, study_id, participant_id, template_key, "
                "slot_key, origin, state, open_at, scheduled_at, due_at, expire_at, submitted_at, "
-               "late, metrics, created_at",
+               f"late, metrics, created_at, {', '.join(METRIC_COLUMNS)}",
                ((int(i), c["sid"], int(pp), "thought_record", s, "schedule", st, o, o, d, e, sub,
-                 bool(lt), m, now)
-                for i, pp, s, st, o, d, e, sub, lt, m in zip(
+                 bool(lt), m, now, *mc)
+                for i, pp, s, st, o, d, e, sub, lt, m, mc in zip(
                     c["id"], c["pid"], c["slot"], c["state"], opens, _t(w, c["due"]),
                     _t(w, c["expire"]), _t(w, c["submitted"]), c["late"], c["metrics"],
-                    strict=True)))
+                    c["columns"], strict=True)))
         k = EVENTS_PER_INSTANCE
         w.rows("hwtrial_event", "study_id, participant_id, instance_id, client_event_id, "
                "body_sha256, type, client_time, server_time",

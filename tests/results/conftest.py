@@ -26,6 +26,7 @@ from hwtrial.models import (
     QuestionnaireResponse,
     Study,
 )
+from hwtrial.models.homework import METRIC_COLUMNS
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -163,9 +164,15 @@ def generate(study_id, definition, *, n, seed, weights=None, completion=(0.45, 0
     return data
 
 
+def _stored_instances(rows: list[dict]) -> list[dict]:
+    """Instance rows as ``HomeworkInstance.set_metrics`` stores them: JSON and column copies."""
+    return [{**r, **{k: (r["metrics"] or {}).get(k) for k in METRIC_COLUMNS}} for r in rows]
+
+
 def insert(session, data: TrialData) -> None:
     for model, rows in ((Cluster, data.clusters), (Participant, data.participants),
-                        (Allocation, data.allocations), (HomeworkInstance, data.instances),
+                        (Allocation, data.allocations),
+                        (HomeworkInstance, _stored_instances(data.instances)),
                         (Event, data.events), (QuestionnaireResponse, data.responses),
                         (DecisionPoint, data.decision_points)):
         if rows:

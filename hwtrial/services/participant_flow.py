@@ -75,14 +75,28 @@ def has_consented(session: Session, participant: Participant, definition: Mappin
         ConsentRecord.participant_id == participant.id, ConsentRecord.version == version)) is not None
 
 
-def page_facts(session: Session, participant: Participant, definition: Mapping[str, Any]) -> tuple[bool, str | None]:
-    """``(consented, arm_key)`` in one round trip (the task page's hot path)."""
-    consent = definition.get("consent")
-    consented = sa.exists().where(ConsentRecord.participant_id == participant.id,
-                                  ConsentRecord.version == consent["version"]) if consent else sa.true()
+@dataclass(frozen=True)
+class PageContext:
+    """What every participant page needs, read in one round trip (see :func:`page_context`)."""
+
+    study: Study
+    definition: dict[str, Any]
+    consented: bool
+    arm_key: str | None
+
+
+def page_context(session: Session, participant: Participant) -> PageContext:
+    """Study, consent to the current version and arm in ONE query (the pages' hot path)."""
+    latest_consent = (sa.select(ConsentRecord.version).where(ConsentRecord.participant_id == participant.id)
+                      .order_by(ConsentRecord.consented_at.desc(), ConsentRecord.id.desc()).limit(1)
+                      .scalar_subquery())
     arm = sa.select(Allocation.arm_key).where(Allocation.participant_id == participant.id).scalar_subquery()
-    row = session.execute(sa.select(consented, arm)).one()
-    return bool(row[0]), row[1]
+    study, consent_version, arm_key = session.execute(
+        sa.select(Study, latest_consent, arm).where(Study.id == participant.study_id)).one()
+    definition = definition_of(session, study)
+    consent = definition.get("consent")
+    consented = not consent or consent_version == str(consent["version"])
+    return PageContext(study, definition, consented, arm_key)
 
 
 def give_consent(session: Session, participant: Participant, locale: str, now: datetime) -> ConsentRecord:

@@ -33,17 +33,17 @@ class Ctx:
     study: Study
     definition: dict
     locale: str
+    consented: bool
+    arm_key: str | None
 
 
 def _ctx() -> Ctx:
     participant = current_principal().participant
-    session = get_session()
-    study = flow.study_of(session, participant)
-    definition = flow.definition_of(session, study)
+    page = flow.page_context(get_session(), participant)
     accept = [f"{lang};q={q}" for lang, q in request.accept_languages]
-    locale = flow.locale_for(participant, definition, accept)
+    locale = flow.locale_for(participant, page.definition, accept)
     g.hwtrial_locale = locale
-    return Ctx(participant, study, definition, locale)
+    return Ctx(participant, page.study, page.definition, locale, page.consented, page.arm_key)
 
 
 def _answers() -> dict[str, Any]:
@@ -90,7 +90,7 @@ def home():
 @bp.route("/consent", methods=["GET", "POST"])
 def consent():
     ctx, session = _ctx(), get_session()
-    if flow.has_consented(session, ctx.participant, ctx.definition):
+    if ctx.consented:
         return redirect(url_for(".home"))
     text = flow.consent_text(ctx.definition, ctx.locale)
     if request.method == "GET":
@@ -123,11 +123,10 @@ def questionnaire(timepoint: str, instrument: str):
 def task(instance_id: int):
     ctx, session, now = _ctx(), get_session(), utcnow()
     instance = flow.own_instance(session, ctx.participant, instance_id, now)
-    consented, arm_key = flow.page_facts(session, ctx.participant, ctx.definition)
-    if not consented:
+    if not ctx.consented:
         return redirect(url_for(".consent"))
     if request.method == "GET":
-        view = flow.task_view(session, ctx.participant, instance, ctx.locale, now, arm_key)
+        view = flow.task_view(session, ctx.participant, instance, ctx.locale, now, ctx.arm_key)
         return _render("task.html", ctx, instance=instance, view=view, values=instance.draft or {},
                        errors={}, saved=request.args.get("saved") == "1")
     check_csrf()

@@ -3,7 +3,7 @@
 Run: ``python tests/bench/bench_task_page.py [--seconds 10] [--pg postgresql://postgres@127.0.0.1:5432/test]``
 (not a pytest test; needs PostgreSQL, on which a throwaway database is created).
 
-Server: gunicorn, 4 sync workers, ``hwtrial:create_app()`` in production mode on that database.
+Server: gunicorn, 4 sync workers (``--threads N``: 4 gthread workers with N threads each), ``hwtrial:create_app()`` in production mode on that database.
 Load: 32 clients (4 processes x 8 threads, so the Python client is not the bottleneck), each
 signed in as its own participant (session cookie) and requesting, back to back for
 ``--seconds``:
@@ -73,11 +73,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str) -> tuple[subprocess.Popen, int]:
+def start_gunicorn(url: str, threads: int = 1) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {**os.environ, "HWTRIAL_DATABASE_URL": url, "HWTRIAL_SECRET_KEY": SECRET, "HWTRIAL_ENV": "production",
            "HWTRIAL_STUDIES_DIR": str(REPO / "studies")}
-    proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}",
+    worker = ["-k", "gthread", "--threads", str(threads)] if threads > 1 else []
+    proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "gunicorn"), "-w", "4", *worker, "-b", f"127.0.0.1:{port}",
                              "--log-level", "warning", "hwtrial:create_app()"], env=env, cwd=REPO)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -142,6 +143,8 @@ def run(port: int, jobs: list[tuple[str, str | None]], seconds: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (gthread worker class when > 1); default: sync workers")
     parser.add_argument("--pg", default=os.environ.get("HWTRIAL_TEST_DATABASE_URL",
                                                        "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
@@ -152,7 +155,7 @@ def main() -> None:
     proc = None
     try:
         clients, static = prepare(url)
-        proc, port = start_gunicorn(url)
+        proc, port = start_gunicorn(url, args.threads)
         task_jobs = [(f"/p/tasks/{iid}", cookie) for cookie, iid in clients]
         static_jobs = [(static, None)] * CLIENTS
         run(port, task_jobs, 2.0)  # warm-up: imports, template compilation, connection pools
@@ -162,7 +165,9 @@ def main() -> None:
                 result = run(port, jobs, args.seconds)
                 if label not in best or result["rps"] > best[label]["rps"]:
                     best[label] = result
-        print(f"gunicorn 4 workers, PostgreSQL, {CLIENTS} concurrent clients, {args.seconds:.0f} s per run, best of 2")
+        kind = f"gthread x {args.threads}" if args.threads > 1 else "sync"
+        print(f"gunicorn 4 {kind} workers, PostgreSQL, {CLIENTS} concurrent clients, "
+              f"{args.seconds:.0f} s per run, best of 2")
         for label in ("static", "task"):
             r = best[label]
             print(f"  {label:7s} {r['rps']:8.0f} req/s   p50 {r['p50']:6.1f} ms   p95 {r['p95']:6.1f} ms   "

@@ -4,8 +4,8 @@ Same database, same process, interleaved runs (best and median of ``--repeat``).
 aggregate is ``SELECT arm, count(*)`` over the study's events joined to the allocation log:
 the least any analysis must pay to touch every event once. Peak memory of the results call
 is measured in fresh subprocesses that have imported everything and connected: the growth
-of ``resource.getrusage`` maxrss over that baseline (whole process, incl. numpy and driver
-buffers), and in a second process the ``tracemalloc`` peak (Python heap). Make data with
+of the peak RSS (``VmHWM``, whole process incl. numpy and driver buffers) over that
+baseline, and in a second process the ``tracemalloc`` peak (Python heap). Make data with
 ``gen_study_data.py`` first; run from the repo root::
 
     .venv/bin/python tests/bench/bench_results.py --url sqlite:////tmp/bench.sqlite3
@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -58,13 +58,22 @@ def run_once(session, key: str, sid: int) -> tuple[float, float, dict]:
     return bare, full, {"bare_counts": dict(counts), "doc": doc}
 
 
+def _proc_status_mb(field: str) -> float:
+    """``VmRSS`` / ``VmHWM`` of this process in MB (Linux ``/proc``)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+
 def child(url: str, key: str, trace: bool) -> None:
     """Fresh process: import everything, connect, then one results call; print JSON.
 
-    The baseline (``maxrss`` before the call) is a process that has imported pandas,
-    statsmodels, scipy and the app and run one query: what the call adds is the growth
-    over it. ``trace`` measures the Python heap peak with ``tracemalloc`` instead (its
-    bookkeeping inflates maxrss, so the two are measured in separate processes).
+    ``getrusage`` maxrss is no use here: Linux carries the parent's peak across
+    ``fork``/``exec``, so a child started after the timing runs reports the parent's peak.
+    ``/proc/self/status`` ``VmHWM`` belongs to this process; writing 5 to ``clear_refs``
+    resets it after imports, so the peak is the call's own. ``trace`` measures the Python
+    heap peak with ``tracemalloc`` instead (its bookkeeping inflates RSS: separate runs).
     """
     from hwtrial.services.results import build_results
 
@@ -73,17 +82,19 @@ def child(url: str, key: str, trace: bool) -> None:
         session = app.extensions["hwtrial"].db.session
         session.execute(sa.text("SELECT 1")).all()
         session.rollback()
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        imports = _proc_status_mb("VmHWM")
+        before = _proc_status_mb("VmRSS")
+        Path("/proc/self/clear_refs").write_text("5")
         if trace:
             tracemalloc.start()
         build_results(session, None, key)
         peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
         tracemalloc.stop()
+        rss_peak = _proc_status_mb("VmHWM")
         session.close()
         app.extensions["hwtrial"].db.engine.dispose()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"tracemalloc_peak_mb": peak, "maxrss_before_mb": before,
-                      "maxrss_mb": after}))
+    print(json.dumps({"tracemalloc_peak_mb": peak, "imports_hwm_mb": imports,
+                      "rss_before_mb": before, "rss_peak_mb": rss_peak}))
 
 
 def memory(url: str, key: str) -> dict:
@@ -134,9 +145,9 @@ def main() -> None:
     print(f"  results call (all sections):   best {min(full):.2f} s, median "
           f"{statistics.median(full):.2f} s  -> ratio {min(full) / min(bare):.2f}x (best/best)")
     print(f"  memory of one results call: Python heap peak (tracemalloc) "
-          f"{mem['tracemalloc_peak_mb']:.0f} MB; maxrss {mem['maxrss_mb']:.0f} MB = "
-          f"{mem['maxrss_before_mb']:.0f} MB after imports and connect + "
-          f"{mem['maxrss_mb'] - mem['maxrss_before_mb']:.0f} MB growth")
+          f"{mem['tracemalloc_peak_mb']:.0f} MB; process peak RSS {mem['rss_peak_mb']:.0f} MB "
+          f"= {mem['rss_before_mb']:.0f} MB after imports and connect + "
+          f"{mem['rss_peak_mb'] - mem['rss_before_mb']:.0f} MB growth")
     statuses = {k: v["status"] for k, v in doc["sections"].items()}
     print(f"  sections: {statuses}")
 

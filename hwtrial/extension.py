@@ -88,7 +88,8 @@ class HWTrial:
                 database = app.extensions["sqlalchemy"]
             else:
                 app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["HWTRIAL_DATABASE_URL"])
-                app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+                # No pre-ping (a round trip on every request); recycle connections instead.
+                app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_recycle": 1800})
                 own_db.init_app(app)
                 database = own_db
         if "migrate" not in app.extensions:

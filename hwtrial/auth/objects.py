@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from flask import g
 from sqlalchemy.orm import Session
 
 from ..errors import ServiceError
@@ -35,6 +36,9 @@ def check_object_access(session: Session, principal: Principal, view_args: Mappi
             raise ServiceError(404, "no such participant in this study")
     if not may_see_participant(principal, participant):
         raise ServiceError(404, "no such participant")
+    # Keep the loaded rows alive for the request: the session's identity map holds them only
+    # weakly, and the view would otherwise fetch them a second time.
+    g.hwtrial_url_participant = participant
 
 
 def may_see_participant(principal: Principal, participant: Participant) -> bool:
@@ -52,6 +56,7 @@ def _participant_in_url(session: Session, view_args: Mapping[str, Any]) -> Parti
         instance = session.get(HomeworkInstance, _as_int(view_args["instance_id"]))
         if instance is None:
             raise ServiceError(404, "no such homework")
+        g.hwtrial_url_instance = instance
         participant = session.get(Participant, instance.participant_id)
         if "participant_id" in view_args and _as_int(view_args["participant_id"]) != participant.id:
             raise ServiceError(404, "no such homework for this participant")

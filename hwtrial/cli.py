@@ -126,7 +126,10 @@ def demo(host, port, no_serve):
     for line in info.lines():
         click.echo(line)
     if not no_serve:
-        current_app.run(host=host, port=port, use_reloader=False)
+        # Flask ignores app.run() inside a CLI command; serve with werkzeug directly.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 from .cli_allocation import allocation_group  # noqa: E402

@@ -89,3 +89,32 @@ def test_refused_configuration_is_a_message_not_a_traceback(tmp_path):
                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=60)
     assert done.returncode == 2
     assert "configuration error: HWTRIAL_SECRET_KEY" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_demo_serves_and_a_browser_can_reach_it(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"HWTRIAL_ENV": "demo", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+           "HWTRIAL_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+           "HWTRIAL_STUDIES_DIR": str(REPO / "studies")}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "hwtrial"), "demo", "--port", str(port)],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, status = time.monotonic() + 60, None
+        while time.monotonic() < deadline and status is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                    status = answer.status
+            except OSError:
+                time.sleep(0.5)
+        assert status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as answer:
+            assert b"Staff sign-in" in answer.read()
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

@@ -174,7 +174,8 @@ def write_people(w: Writer, p: dict, now: str) -> None:
     print(f"  {n:,} participants and allocations", flush=True)
 
 
-def write_homework(w: Writer, rng, p: dict, now: str) -> None:
+def write_homework(w: Writer, rng, p: dict, now: str,
+                   k: int = EVENTS_PER_INSTANCE) -> None:
     per_chunk, inst_id, ev_id = CHUNK // SLOTS * 10, 1, 0
     types = ["opened", "focus", "field_changed", "field_changed", "blur", "focus",
              "field_changed", "draft_saved", "submitted", "self_review_answered"]
@@ -191,10 +192,9 @@ def write_homework(w: Writer, rng, p: dict, now: str) -> None:
                     c["id"], c["pid"], c["slot"], c["state"], opens, _t(w, c["due"]),
                     _t(w, c["expire"]), _t(w, c["submitted"]), c["late"], c["metrics"],
                     c["columns"], strict=True)))
-        k = EVENTS_PER_INSTANCE
         w.rows("hwtrial_event", "study_id, participant_id, instance_id, client_event_id, "
                "body_sha256, type, client_time, server_time",
-               ((c["sid"], int(pp), int(i), f"e{ev_id + j}", "0" * 64, types[j % k], o, o)
+               ((c["sid"], int(pp), int(i), f"e{ev_id + j}", "0" * 64, types[j % len(types)], o, o)
                 for j, (pp, i, o) in enumerate(zip(np.repeat(c["pid"], k), np.repeat(c["id"], k),
                                                    np.repeat(np.asarray(opens), k), strict=True))))
         inst_id += len(c["id"])
@@ -208,6 +208,8 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--key", default="bench-rct")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--events-per-instance", type=int, default=EVENTS_PER_INSTANCE,
+                    help="more events at the same participants: memory must not grow")
     args = ap.parse_args()
     url = fresh_database(args.url)
     sid, _ = create_study(url, args.key)
@@ -219,13 +221,13 @@ def main() -> None:
         "%Y-%m-%d %H:%M:%S.%f")
     p = participants(rng, sid, n)
     write_people(w, p, now)
-    write_homework(w, rng, p, now)
+    write_homework(w, rng, p, now, args.events_per_instance)
     responses = response_rows(rng, sid, p["id"], p["arm"], 1)
     w.rows("hwtrial_questionnaire_response", "id, study_id, participant_id, instrument_key, "
            "timepoint_key, answers, total, prorated, n_missing, in_window, submitted_at",
            (r + (False, 0, True, now) for r in responses))
     w.close()
-    print(f"{n:,} participants, {n * SLOTS:,} instances, {n * SLOTS * EVENTS_PER_INSTANCE:,} "
+    print(f"{n:,} participants, {n * SLOTS:,} instances, {n * SLOTS * args.events_per_instance:,} "
           f"events, {len(responses):,} responses in {time.perf_counter() - started:.0f} s: {url}")
 
 

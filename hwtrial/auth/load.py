@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..auth.secrets import digest
 from ..errors import ServiceError
-from ..models import ApiToken, Participant, User, utcnow
-from ..services.sessions import find_session
+from ..models import ApiToken, Participant, User, WebSession, utcnow
 from .objects import check_object_access
 from .policy import allowed_roles
 from .principal import ANONYMOUS, Principal
@@ -36,15 +35,22 @@ def principal_from_token(session: Session, secret: str) -> Principal | None:
 
 
 def principal_from_cookie(session: Session, secret: str) -> Principal:
-    row = find_session(session, secret)
-    if row is None:
+    # One query for the session and whoever it belongs to: this runs on every page view.
+    found = session.execute(
+        sa.select(WebSession, User, Participant)
+        .outerjoin(User, User.id == WebSession.user_id)
+        .outerjoin(Participant, Participant.id == WebSession.participant_id)
+        .where(WebSession.secret_hash == digest(secret))
+    ).first()
+    if found is None:
+        return ANONYMOUS
+    row, user, participant = found
+    if row.revoked_at is not None or row.expires_at <= utcnow():
         return ANONYMOUS
     if row.user_id is not None:
-        user = session.get(User, row.user_id)
         if user is None or not user.active:
             return DISABLED
         return Principal(role=user.role, user=user, via="session", session_id=row.id)
-    participant = session.get(Participant, row.participant_id)
     return Principal(role="participant", participant=participant, via="session", session_id=row.id)
 
 

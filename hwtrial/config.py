@@ -26,12 +26,14 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_URL_PREFIX": "",
     "HWTRIAL_MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     "HWTRIAL_SESSION_HOURS": 12,
-    "HWTRIAL_PARTICIPANT_LINK_DAYS": 30,
-    "HWTRIAL_PARTICIPANT_SESSION_DAYS": 30,
+    # A trial runs for months: links and participant sessions outlast it; revoke a link by
+    # bumping the participant's link generation.
+    "HWTRIAL_PARTICIPANT_LINK_DAYS": 180,
+    "HWTRIAL_PARTICIPANT_SESSION_DAYS": 90,
     "HWTRIAL_SQLITE_BUSY_TIMEOUT_MS": 30000,
     "HWTRIAL_STUDIES_DIR": None,  # None: ./studies
     "HWTRIAL_MIGRATIONS_DIR": None,  # None: the repository's migrations/ folder
-    "HWTRIAL_PUBLIC_URL": "http://127.0.0.1:5000",
+    "HWTRIAL_PUBLIC_URL": None,  # None: the host the request came to
     "HWTRIAL_DEFAULT_LOCALE": "en",
     "HWTRIAL_PROLIFIC_PID_PARAM": "PROLIFIC_PID",
     "HWTRIAL_PROLIFIC_STUDY_PARAM": "STUDY_ID",

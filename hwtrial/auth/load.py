@@ -76,7 +76,7 @@ def enforce_policy(session: Session) -> None:
     """Load the principal, check the endpoint's policy row (fail closed), then the objects in the URL."""
     principal = resolve_principal(session)
     g.hwtrial_principal = principal
-    roles = allowed_roles(request.endpoint)
+    roles = allowed_roles(request.endpoint, request.method)
     if principal.role in roles:
         check_object_access(session, principal, request.view_args or {})
         return

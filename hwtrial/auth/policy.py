@@ -20,7 +20,9 @@ UNBLINDING = frozenset({"admin", "coordinator", "statistician"})
 # Host platforms enrol and ask for features with a coordinator-scoped token.
 HOST = COORDINATION
 
-#: endpoint → roles allowed. Keep sorted by blueprint; add a row with every new route.
+#: endpoint → roles allowed, for every method of the route; a row "endpoint METHOD" overrides it
+#: for that method (e.g. anyone on staff may list studies, only coordination may create one).
+#: Keep sorted by blueprint; add a row with every new route.
 POLICY: dict[str, frozenset[str]] = {
     # public
     "static": ANYONE,
@@ -44,6 +46,7 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_participant.leave": PARTICIPANT,
     # studies API
     "hwtrial_studies.StudyList": frozenset({"admin", "coordinator", "therapist", "statistician"}),
+    "hwtrial_studies.StudyList POST": COORDINATION,
     "hwtrial_studies.StudyItem": frozenset({"admin", "coordinator", "therapist", "statistician"}),
     "hwtrial_studies.StudyTransition": COORDINATION,
     "hwtrial_studies.StudyAmendment": COORDINATION,
@@ -63,7 +66,8 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_homework.SafetyAlertList": COORDINATION,
     "hwtrial_homework.SafetyAlertAcknowledge": COORDINATION,
     # participants API (enrolment, flags, withdrawal); object checks in the services
-    "hwtrial_participants.ParticipantList": STAFF,  # POST (enrol): HOST, checked in the view
+    "hwtrial_participants.ParticipantList": STAFF,
+    "hwtrial_participants.ParticipantList POST": HOST,
     "hwtrial_participants.ParticipantItem": STAFF,
     "hwtrial_participants.ParticipantFeatures": HOST,
     "hwtrial_participants.ParticipantUnblind": UNBLINDING,  # service: coordinator or may_unblind
@@ -80,11 +84,12 @@ POLICY: dict[str, frozenset[str]] = {
 }
 
 
-def allowed_roles(endpoint: str | None) -> frozenset[str]:
-    """Roles allowed to call ``endpoint``; empty (nobody) for an endpoint with no row."""
+def allowed_roles(endpoint: str | None, method: str = "GET") -> frozenset[str]:
+    """Roles allowed to call ``endpoint`` with ``method``; empty (nobody) without a row."""
     if endpoint is None:
         return frozenset()
-    return POLICY.get(endpoint, frozenset())
+    method = "GET" if method == "HEAD" else method
+    return POLICY.get(f"{endpoint} {method}", POLICY.get(endpoint, frozenset()))
 
 
 def register(rows: dict[str, frozenset[str]]) -> None:

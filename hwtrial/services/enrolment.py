@@ -252,6 +252,13 @@ def participant_link(participant: Participant, base_url: str | None = None) -> s
     config = current_app.config
     serializer = URLSafeTimedSerializer(config["HWTRIAL_SECRET_KEY"], salt=LINK_SALT, signer=_Stamped)
     token = serializer.dumps([participant.id, participant.link_generation])
-    root = (base_url or config["HWTRIAL_PUBLIC_URL"]).rstrip("/")
+    root = (base_url or config["HWTRIAL_PUBLIC_URL"] or _request_root()).rstrip("/")
     prefix = current_app.extensions["hwtrial"].url_prefix
     return f"{root}{prefix}/p/start?token={token}"
+
+
+def _request_root() -> str:
+    """Without HWTRIAL_PUBLIC_URL, links point at the host the request came to."""
+    from flask import has_request_context, request
+
+    return request.host_url if has_request_context() else "http://127.0.0.1:5000"

@@ -78,8 +78,8 @@ def test_forged_expired_and_revoked_links_are_refused(app, client, session, part
 
     from itsdangerous import TimestampSigner
 
-    with monkeypatch.context() as patch:  # a link issued 31 days ago (links last 30)
-        patch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 31 * 86400)
+    with monkeypatch.context() as patch:  # a link issued 181 days ago (links last 180)
+        patch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 181 * 86400)
         old = make_link_token(secret, participant_id, 0)
     assert exchange(old).status_code == 403
     session.get(Participant, participant_id).link_generation = 1  # revoke issued links

@@ -83,7 +83,7 @@ def test_config_set_with_setdefault_keeps_host_values(tmp_path):
     app.config["HWTRIAL_SESSION_HOURS"] = 2
     HWTrial(app, db=host_db)
     assert app.config["HWTRIAL_SESSION_HOURS"] == 2
-    assert app.config["HWTRIAL_PARTICIPANT_LINK_DAYS"] == 30
+    assert app.config["HWTRIAL_PARTICIPANT_LINK_DAYS"] == 180
     assert "hwtrial" in app.extensions
 
 

@@ -136,6 +136,8 @@ def design_matrix(
     Levels are sorted as strings; the first (or ``reference[term]``) is the baseline,
     so column names and coefficients line up with R ``factor()`` codes.
     """
+    if len(df) == 0:
+        raise ValueError("no observations to fit the model to")
     reference = reference or {}
     parts = [pd.Series(1.0, index=df.index, name="Intercept")]
     for term in terms:

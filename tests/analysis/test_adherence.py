@@ -83,3 +83,13 @@ def test_missing_column_named():
 def test_bad_reference_named():
     with pytest.raises(ValueError, match="reference"):
         adherence_model(DATA, reference="nope")
+
+
+def test_design_matrix_on_no_rows_names_the_problem():
+    import pandas as pd
+    import pytest
+
+    from hwtrial.analysis.adherence import design_matrix
+
+    with pytest.raises(ValueError, match="no observations"):
+        design_matrix(pd.DataFrame({"arm": []}), ["arm"])

@@ -94,6 +94,8 @@ def reset_pg(app) -> None:
             conn.exec_driver_sql("SET session_replication_role = replica")
             conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
             conn.exec_driver_sql("SET session_replication_role = origin")
+            # A tampering test may have switched the append-only triggers off.
+            conn.exec_driver_sql("ALTER TABLE hwtrial_audit_entry ENABLE TRIGGER USER")
             conn.exec_driver_sql(
                 "INSERT INTO hwtrial_audit_head (id, seq, entry_hash, mac) VALUES (1, 0, '"
                 + "0" * 64 + "', '')")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 from pathlib import Path
@@ -25,6 +26,8 @@ from ..models import AuditEntry, AuditHead, utcnow
 HEAD_ID = 1
 #: Where a session keeps the entries of its open transaction.
 PENDING_KEY = "hwtrial_audit_pending"
+#: The head a transaction wrote, mirrored to the head file once it has committed.
+HEAD_AFTER_COMMIT = "hwtrial_audit_head_committed"
 
 
 def audit_key(config=None) -> bytes:
@@ -78,7 +81,7 @@ def _append_pending(session: Session) -> None:
         head.seq, head.entry_hash = seq, digest
     head.mac = head_mac(key, head.seq, head.entry_hash)
     session.flush()
-    _mirror_head(head)
+    session.info[HEAD_AFTER_COMMIT] = (head.seq, head.entry_hash, head.mac)
 
 
 @sa.event.listens_for(Session, "before_commit")
@@ -87,18 +90,61 @@ def _before_commit(session: Session) -> None:
         _append_pending(session)
 
 
+@sa.event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    committed = session.info.pop(HEAD_AFTER_COMMIT, None)
+    if committed is not None:
+        _mirror_head(*committed)
+
+
 @sa.event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, previous_transaction) -> None:
     # Only a rollback of the whole transaction undoes the audited actions; a SAVEPOINT
     # rolled back inside it (e.g. a replayed enrolment) leaves the earlier ones standing.
     if previous_transaction.parent is None:
         session.info.pop(PENDING_KEY, None)
+        session.info.pop(HEAD_AFTER_COMMIT, None)
 
 
-def _mirror_head(head: AuditHead) -> None:
+def _mirror_head(seq: int, digest: str, mac: str) -> None:
+    """Copy the committed head to a file outside the database (``HWTRIAL_AUDIT_HEAD_FILE``).
+
+    Written after COMMIT, under a file lock, and only forwards: commits of several processes
+    may reach this point out of order. A database rolled back or truncated to an older (even
+    genuinely signed) head is then caught by :func:`verify`.
+    """
     path = current_app.config.get("HWTRIAL_AUDIT_HEAD_FILE")
-    if path:
-        Path(path).write_text(f"{head.seq} {head.entry_hash} {head.mac}\n")
+    if not path:
+        return
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        current = _parse_head_file(handle.read())
+        if current is None or seq > current.seq:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{seq} {digest} {mac}\n")
+
+
+def _parse_head_file(text: str) -> Head | None:
+    parts = text.split()
+    return Head(int(parts[0]), parts[1], parts[2]) if len(parts) == 3 else None
+
+
+def _check_head_file(rows: list[ChainRow], report: VerifyReport) -> VerifyReport:
+    """The chain must reach the head recorded outside the database, with the same hash there."""
+    path = current_app.config.get("HWTRIAL_AUDIT_HEAD_FILE")
+    if not report.ok or not path or not Path(path).exists():
+        return report
+    mirrored = _parse_head_file(Path(path).read_text())
+    if mirrored is None:
+        return report
+    if mirrored.seq > len(rows):
+        return VerifyReport(False, len(rows), len(rows) + 1,
+                            f"the head file records seq {mirrored.seq}; the database ends at {len(rows)}")
+    if mirrored.seq and rows[mirrored.seq - 1].entry_hash != mirrored.entry_hash:
+        return VerifyReport(False, len(rows), mirrored.seq, "entry differs from the head file's record")
+    return report
 
 
 def chain_rows(session: Session) -> list[ChainRow]:
@@ -114,4 +160,5 @@ def chain_rows(session: Session) -> list[ChainRow]:
 def verify(session: Session) -> VerifyReport:
     head = session.get(AuditHead, HEAD_ID)
     stored = Head(head.seq, head.entry_hash, head.mac) if head else None
-    return verify_chain(chain_rows(session), stored, audit_key())
+    rows = chain_rows(session)
+    return _check_head_file(rows, verify_chain(rows, stored, audit_key()))

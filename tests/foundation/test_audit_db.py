@@ -91,3 +91,30 @@ def test_entries_are_chained_at_commit_and_dropped_on_rollback(session):
     actions = session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.seq)).all()
     assert actions == ["kept"]
     assert audit.verify(session).ok
+
+
+def test_head_file_catches_a_database_rolled_back_to_an_older_head(app, session, tmp_path, backend):
+    """Deleting the newest entries and restoring an older, genuinely signed head passes the
+    in-database checks; the head mirrored outside the database does not let it pass."""
+    from hwtrial.models import AuditHead
+
+    app.config["HWTRIAL_AUDIT_HEAD_FILE"] = str(tmp_path / "audit-head")
+    append(session, 3)
+    old = session.get(AuditHead, 1)
+    saved = (old.seq, old.entry_hash, old.mac)
+    append(session, 2)
+    assert audit.verify(session).ok
+    assert (tmp_path / "audit-head").read_text().split()[0] == "5"
+    conn = session.connection()
+    if backend == "sqlite":
+        conn.exec_driver_sql("DROP TRIGGER hwtrial_audit_entry_no_delete")
+    else:
+        conn.exec_driver_sql("ALTER TABLE hwtrial_audit_entry DISABLE TRIGGER hwtrial_audit_entry_no_change")
+    conn.exec_driver_sql("DELETE FROM hwtrial_audit_entry WHERE seq > 3")
+    conn.execute(sa.text("UPDATE hwtrial_audit_head SET seq = :s, entry_hash = :h, mac = :m"),
+                 {"s": saved[0], "h": saved[1], "m": saved[2]})
+    session.commit()
+    report = audit.verify(session)
+    assert not report.ok and report.first_bad_seq == 4 and "head file" in report.problem
+    app.config["HWTRIAL_AUDIT_HEAD_FILE"] = None
+    assert audit.verify(session).ok  # without the mirror, this attack is invisible

@@ -133,7 +133,7 @@ def enrol(session: Session, principal: Principal, study: Study, data: dict, *,
 
 
 def _generate_homework(session, participant, design, now) -> None:
-    generate_instances(session, participant, design.data, now)
+    generate_instances(session, participant, design.data, now, new_participant=True)
 
 
 def _therapist(session: Session, therapist_id) -> int | None:

@@ -62,31 +62,32 @@ def features_of(definition: Mapping[str, Any], arm_key: str | None) -> dict[str,
 
 
 def generate_instances(session: Session, participant: Participant, definition: Any,
-                       now: datetime) -> dict[str, int]:
+                       now: datetime, *, new_participant: bool = False) -> dict[str, int]:
     """Create or update the participant's scheduled instances; idempotent by ``slot_key``.
 
     New slots are added (except those already expired at ``now``: nobody can do them),
     slots not yet opened get the new times and template, opened/started/submitted/expired
     ones are never touched. Withdrawn participants get nothing. Returns counts
-    ``{"created", "updated", "kept"}``.
+    ``{"created", "updated", "kept"}``. ``new_participant=True`` (the participant was
+    inserted in this transaction) skips the look-up of existing slots: there are none.
     """
     counts = {"created": 0, "updated": 0, "kept": 0}
     if participant.status != "active":
         return counts
     data = definition_data(definition)
     planned = plan_instances(data["homework"]["schedule"], participant.enrolled_at, participant.timezone)
-    existing = {row.slot_key: row for row in session.scalars(
+    existing = {} if new_participant else {row.slot_key: row for row in session.scalars(
         sa.select(HomeworkInstance).where(HomeworkInstance.participant_id == participant.id))}
+    new_rows = []
     for plan in planned:
         times = {"template_key": plan.template, "open_at": plan.open_at,
                  "scheduled_at": plan.scheduled_at, "due_at": plan.due_at, "expire_at": plan.expire_at}
         row = existing.get(plan.slot_key)
         if row is None:
             if plan.expire_at > now:
-                session.add(HomeworkInstance(study_id=participant.study_id, participant_id=participant.id,
-                                             slot_key=plan.slot_key, origin="schedule", state="scheduled",
-                                             **times))
-                counts["created"] += 1
+                new_rows.append({"study_id": participant.study_id, "participant_id": participant.id,
+                                 "slot_key": plan.slot_key, "origin": "schedule", "state": "scheduled",
+                                 "late": False, **times})
         elif row.state in MOVABLE and any(getattr(row, k) != v for k, v in times.items()):
             for key, value in times.items():
                 setattr(row, key, value)
@@ -94,7 +95,17 @@ def generate_instances(session: Session, participant: Participant, definition: A
         else:
             counts["kept"] += 1
     session.flush()
+    _insert_new(session, new_rows)
+    counts["created"] = len(new_rows)
     return counts
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
+    # A Core executemany of plain dicts, not ORM objects: nothing needs the new ids, and the
+    # ORM's multi-row INSERT ... RETURNING is a long statement the driver re-parses on every
+    # enrolment (its query cache skips texts over 4 KB). This one is short and prepared once.
+    if rows:
+        session.execute(sa.insert(HomeworkInstance.__table__), rows)
 
 
 def regenerate_for_study(session: Session, study: Study, now: datetime | None = None) -> dict[str, int]:

@@ -13,6 +13,9 @@ from .base import JSONText, Model, UTCDateTime, utcnow
 HOMEWORK_STATES = ("scheduled", "delivered", "opened", "started", "submitted", "expired")
 #: Numeric ``metrics`` fields also stored as columns (see :meth:`HomeworkInstance.set_metrics`).
 METRIC_COLUMNS = ("active_seconds", "edits", "words", "self_review_depth", "effort")
+#: States whose outcome is known (the adherence denominator of the results service).
+CLOSED_STATES = ("submitted", "expired")
+_CLOSED = sa.text(f"state IN {CLOSED_STATES!r}")
 
 
 class HomeworkInstance(Model):
@@ -68,6 +71,11 @@ class HomeworkInstance(Model):
     __table_args__ = (
         sa.UniqueConstraint("participant_id", "slot_key"),
         sa.CheckConstraint(f"state IN {HOMEWORK_STATES!r}", name="state"),
+        # Covering and partial: the results aggregate reads only this index (about a fifth
+        # of the table) in participant order, so it needs no heap access and no sort.
+        sa.Index("ix_hwtrial_homework_instance_closed_metrics", "study_id", "participant_id",
+                 "state", "late", "active_seconds", "edits", "words", "self_review_depth",
+                 postgresql_where=_CLOSED, sqlite_where=_CLOSED),
     )
 
     def set_metrics(self, metrics: dict[str, Any] | None) -> None:

@@ -18,14 +18,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import Study
+from ..models.homework import CLOSED_STATES
+from .results_parallel import run_queries
 
 #: Numeric metrics summed per participant over closed homework instances.
 SUMMED_METRICS = ("active_seconds", "edits", "words")
 #: Hours after a decision point in which a submission counts as the MRT proximal outcome.
 PROXIMAL_WINDOW_HOURS = 2
-#: Instance states whose outcome is known: the denominator of adherence. A scheduled or
-#: open instance may still be done, so counting it as missed would bias adherence down.
-CLOSED_STATES = ("submitted", "expired")
+# CLOSED_STATES: instance states whose outcome is known, the denominator of adherence. A
+# scheduled or open instance may still be done, so counting it as missed would bias
+# adherence down. The partial index ix_hwtrial_homework_instance_closed_metrics has the
+# same condition, so the aggregate below reads only that index.
 
 
 @dataclass(frozen=True)
@@ -172,14 +175,19 @@ def decision_point_rows(session: Session, study: Study,
 
 def load_tables(session: Session, study: Study, *, covariate_keys: list[str],
                 score_pairs: list[tuple[str, str]], micro_randomised: bool) -> StudyTables:
-    """Run every aggregate query of one results call and join them per participant."""
-    people = participant_rows(session, study, covariate_keys)
-    work = homework_aggregates(session, study)
-    events = event_counts(session, study)
-    people = people.merge(work, on="participant_id", how="left")
-    people = people.merge(events, on="participant_id", how="left")
+    """Run every aggregate query of one results call and join them per participant.
+
+    On PostgreSQL the two big scans (homework instances, events) each get a connection of
+    their own and the small queries share a third (:mod:`.results_parallel`).
+    """
+    small = {"people": lambda s: participant_rows(s, study, covariate_keys),
+             "scores": lambda s: score_rows(s, study, score_pairs),
+             "clusters": lambda s: cluster_counts(s, study),
+             "dps": lambda s: decision_point_rows(s, study) if micro_randomised else None}
+    got = run_queries(session, [{"work": lambda s: homework_aggregates(s, study)},
+                                {"events": lambda s: event_counts(s, study)}, small])
+    people = got["people"].merge(got["work"], on="participant_id", how="left")
+    people = people.merge(got["events"], on="participant_id", how="left")
     for col in ("n_assigned", "n_completed", "n_on_time", "n_events"):
         people[col] = people[col].fillna(0).astype(np.int64)
-    dps = decision_point_rows(session, study) if micro_randomised else None
-    return StudyTables(people, score_rows(session, study, score_pairs),
-                       cluster_counts(session, study), dps)
+    return StudyTables(people, got["scores"], got["clusters"], got["dps"])

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from ..auth.secrets import digest
 from ..errors import ServiceError
-from ..models import ApiToken, Participant, User, WebSession, utcnow
+from ..models import ApiToken, Participant, Study, User, WebSession, utcnow
+from ..services.participant_flow import page_columns
 from .objects import check_object_access
 from .policy import allowed_roles
 from .principal import ANONYMOUS, Principal
@@ -36,22 +37,33 @@ def principal_from_token(session: Session, secret: str) -> Principal | None:
 
 def principal_from_cookie(session: Session, secret: str) -> Principal:
     # One query for the session and whoever it belongs to: this runs on every page view.
+    # For a participant it also reads what every participant page needs (study, latest
+    # consent, arm; kept in ``g.hwtrial_page_row``), saving each page a round trip.
+    consent_version, arm_key = page_columns()
     found = session.execute(
-        sa.select(WebSession, User, Participant)
+        sa.select(WebSession, User, Participant, Study, consent_version, arm_key)
         .outerjoin(User, User.id == WebSession.user_id)
         .outerjoin(Participant, Participant.id == WebSession.participant_id)
+        .outerjoin(Study, Study.id == Participant.study_id)
         .where(WebSession.secret_hash == digest(secret))
     ).first()
     if found is None:
         return ANONYMOUS
-    row, user, participant = found
+    row, user, participant, study, consent, arm = found
     if row.revoked_at is not None or row.expires_at <= utcnow():
         return ANONYMOUS
     if row.user_id is not None:
         if user is None or not user.active:
             return DISABLED
         return Principal(role=user.role, user=user, via="session", session_id=row.id)
+    g.hwtrial_page_row = (participant.id, (study, consent, arm))
     return Principal(role="participant", participant=participant, via="session", session_id=row.id)
+
+
+def page_row(participant) -> tuple | None:
+    """``(study, latest consent version, arm key)`` of ``participant`` if this request read them."""
+    found = g.get("hwtrial_page_row")
+    return found[1] if found is not None and participant is not None and found[0] == participant.id else None
 
 
 def resolve_principal(session: Session) -> Principal:

@@ -85,14 +85,32 @@ class PageContext:
     arm_key: str | None
 
 
-def page_context(session: Session, participant: Participant) -> PageContext:
-    """Study, consent to the current version and arm in ONE query (the pages' hot path)."""
-    latest_consent = (sa.select(ConsentRecord.version).where(ConsentRecord.participant_id == participant.id)
+def page_columns() -> tuple[Any, Any]:
+    """Latest consent version and arm key, correlated to ``Participant`` in an enclosing query.
+
+    The session cookie's look-up selects these beside the participant (see
+    :func:`hwtrial.auth.load.principal_from_cookie`), so a page needs no query of its own.
+    """
+    latest_consent = (sa.select(ConsentRecord.version).where(ConsentRecord.participant_id == Participant.id)
                       .order_by(ConsentRecord.consented_at.desc(), ConsentRecord.id.desc()).limit(1)
                       .scalar_subquery())
-    arm = sa.select(Allocation.arm_key).where(Allocation.participant_id == participant.id).scalar_subquery()
-    study, consent_version, arm_key = session.execute(
-        sa.select(Study, latest_consent, arm).where(Study.id == participant.study_id)).one()
+    arm = sa.select(Allocation.arm_key).where(Allocation.participant_id == Participant.id).scalar_subquery()
+    return latest_consent, arm
+
+
+def page_context(session: Session, participant: Participant,
+                 loaded: tuple[Study, str | None, str | None] | None = None) -> PageContext:
+    """Study, consent to the current version and arm in ONE query (the pages' hot path).
+
+    ``loaded`` is ``(study, latest consent version, arm key)`` when this request already
+    read them (with :func:`page_columns`); then no query is made at all.
+    """
+    if loaded is None:
+        latest_consent, arm = page_columns()
+        loaded = session.execute(sa.select(Study, latest_consent, arm)
+                                 .join_from(Participant, Study, Study.id == Participant.study_id)
+                                 .where(Participant.id == participant.id)).one()
+    study, consent_version, arm_key = loaded
     definition = definition_of(session, study)
     consent = definition.get("consent")
     consented = not consent or consent_version == str(consent["version"])

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
-from ..auth.load import current_principal
+from ..auth.load import current_principal, page_row
 from ..errors import ServiceError
 from ..extensions import get_session
 from ..models import Participant, Study, utcnow
@@ -39,7 +39,7 @@ class Ctx:
 
 def _ctx() -> Ctx:
     participant = current_principal().participant
-    page = flow.page_context(get_session(), participant)
+    page = flow.page_context(get_session(), participant, page_row(participant))
     accept = [f"{lang};q={q}" for lang, q in request.accept_languages]
     locale = flow.locale_for(participant, page.definition, accept)
     g.hwtrial_locale = locale

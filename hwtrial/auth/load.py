@@ -22,17 +22,22 @@ LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def principal_from_token(session: Session, secret: str) -> Principal | None:
-    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest(secret)))
-    if token is None or token.revoked_at is not None:
+    # The token and its user in one query (``token.user`` then comes from the identity map).
+    found = session.execute(sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                            .where(ApiToken.token_hash == digest(secret))).first()
+    if found is None:
         return None
-    if not token.user.active:
+    token, user = found
+    if token.revoked_at is not None:
+        return None
+    if not user.active:
         return DISABLED
     now = utcnow()
     # Coarse on purpose: writing this on every request would serialise all of a token's requests.
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         token.last_used_at = now
     keys = frozenset(token.study_keys) if token.study_keys is not None else None
-    return Principal(role=token.role, user=token.user, study_keys=keys, via="token")
+    return Principal(role=token.role, user=user, study_keys=keys, via="token")
 
 
 def principal_from_cookie(session: Session, secret: str) -> Principal:

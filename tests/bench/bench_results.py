@@ -6,7 +6,11 @@ the least any analysis must pay to touch every event once. Peak memory of the re
 is measured in fresh subprocesses that have imported everything and connected: the growth
 of the peak RSS (``VmHWM``, whole process incl. numpy and driver buffers) over that
 baseline, and in a second process the ``tracemalloc`` peak (Python heap). Make data with
-``gen_study_data.py`` first; run from the repo root::
+``gen_study_data.py`` first and migrate it to head (0003's covering index serves the homework
+aggregate by index-only scan once the table is vacuumed; autovacuum does that in service).
+On PostgreSQL the results call runs its big aggregates on parallel connections, so it
+needs free cores: the load average is printed, and a ratio taken while other processes
+hold the cores overstates the call's cost. Run from the repo root::
 
     .venv/bin/python tests/bench/bench_results.py --url sqlite:////tmp/bench.sqlite3
     .venv/bin/python tests/bench/bench_results.py \
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -124,6 +129,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.child or args.child_trace:
         return child(args.url, args.key, trace=args.child_trace)
+    load_before = os.getloadavg()[0]
     app = make_app(args.url)
     with app.app_context():
         session = app.extensions["hwtrial"].db.session
@@ -135,11 +141,13 @@ def main() -> None:
         app.extensions["hwtrial"].db.engine.dispose()
     bare = [r[0] for r in runs]
     full = [r[1] for r in runs]
+    load_after = os.getloadavg()[0]
     doc = runs[-1][2]["doc"]
     mem = memory(args.url, args.key)
     backend = sa.engine.make_url(normalise_database_url(args.url)).get_backend_name()
     print(f"{backend}: {n['participant']:,} participants, {n['homework_instance']:,} instances, "
-          f"{n['event']:,} events")
+          f"{n['event']:,} events; {os.cpu_count()} CPUs, 1-min load average "
+          f"{load_before:.1f} before / {load_after:.1f} after the timing runs")
     print(f"  bare GROUP BY arm over events: best {min(bare):.2f} s, median "
           f"{statistics.median(bare):.2f} s")
     print(f"  results call (all sections):   best {min(full):.2f} s, median "

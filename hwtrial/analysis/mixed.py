@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -134,15 +135,22 @@ class RandomInterceptProfile:
         return cls(np.asarray(y, float), np.asarray(X, float), codes,
                    np.bincount(codes).astype(float), bool(reml))
 
-    def gls(self, gamma: float) -> tuple[np.ndarray, np.ndarray, float, float]:
-        """GLS fit at variance ratio ``gamma``: beta, (X'V^-1X)^-1, sigma2, criterion."""
-        c = gamma / (1.0 + self.sizes * gamma)  # V_i^-1 = I - c_i J
+    @cached_property
+    def _sums(self) -> tuple[np.ndarray, ...]:
+        # Free of the variance ratio, so formed once: a bounded search evaluates gls ~30 times.
+        # (cached_property writes the instance __dict__, which a frozen dataclass allows.)
         sx = np.zeros((len(self.sizes), self.X.shape[1]))
         np.add.at(sx, self.codes, self.X)
         sy = np.bincount(self.codes, self.y, minlength=len(self.sizes))
-        xtx = self.X.T @ self.X - (sx * c[:, None]).T @ sx
-        xty = self.X.T @ self.y - (sx * c[:, None]).T @ sy
-        yty = self.y @ self.y - np.sum(c * sy**2)
+        return sx, sy, self.X.T @ self.X, self.X.T @ self.y, self.y @ self.y
+
+    def gls(self, gamma: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """GLS fit at variance ratio ``gamma``: beta, (X'V^-1X)^-1, sigma2, criterion."""
+        sx, sy, xx, xy, yy = self._sums
+        c = gamma / (1.0 + self.sizes * gamma)  # V_i^-1 = I - c_i J
+        xtx = xx - (sx * c[:, None]).T @ sx
+        xty = xy - (sx * c[:, None]).T @ sy
+        yty = yy - np.sum(c * sy**2)
         beta = np.linalg.solve(xtx, xty)
         n, p = self.X.shape
         dof = n - p if self.reml else n

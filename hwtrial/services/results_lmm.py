@@ -9,14 +9,11 @@ profiled criterion is exact and one-dimensional, so this module minimises it dir
 fixed effects with lme4's SEs ``sqrt(sigma^2 diag((X'V^-1X)^-1))`` and Wald z, exactly as
 ``fit_random_intercept`` does. ``tests/results`` checks the two agree.
 
-The bounded search evaluates the criterion about 30 times; the group sums and cross
-products it needs do not depend on the variance ratio, so :class:`CachedProfile` forms
-them once (the same arithmetic in the same order, so the same numbers).
+The bounded search evaluates the criterion about 30 times; the profile forms the
+ratio-free group sums once.
 """
 
 from __future__ import annotations
-
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -33,34 +30,6 @@ from hwtrial.analysis.mixed import (
 from hwtrial.analysis.results import check_level
 
 
-class CachedProfile(RandomInterceptProfile):
-    """:class:`RandomInterceptProfile` whose ratio-free sums are computed once."""
-
-    @cached_property
-    def _sums(self) -> tuple[np.ndarray, ...]:
-        # cached_property writes the instance __dict__, which a frozen dataclass allows
-        sx = np.zeros((len(self.sizes), self.X.shape[1]))
-        np.add.at(sx, self.codes, self.X)
-        sy = np.bincount(self.codes, self.y, minlength=len(self.sizes))
-        return sx, sy, self.X.T @ self.X, self.X.T @ self.y, self.y @ self.y
-
-    def gls(self, gamma: float) -> tuple[np.ndarray, np.ndarray, float, float]:
-        """GLS fit at variance ratio ``gamma``: beta, (X'V^-1X)^-1, sigma2, criterion."""
-        sx, sy, xx, xy, yy = self._sums
-        c = gamma / (1.0 + self.sizes * gamma)  # V_i^-1 = I - c_i J
-        xtx = xx - (sx * c[:, None]).T @ sx
-        xty = xy - (sx * c[:, None]).T @ sy
-        yty = yy - np.sum(c * sy**2)
-        beta = np.linalg.solve(xtx, xty)
-        n, p = self.X.shape
-        dof = n - p if self.reml else n
-        sigma2 = (yty - beta @ xty) / dof
-        crit = np.sum(np.log1p(self.sizes * gamma)) + dof * (1 + np.log(2 * np.pi * sigma2))
-        if self.reml:
-            crit += np.linalg.slogdet(xtx)[1]
-        return beta, np.linalg.inv(xtx), sigma2, crit
-
-
 def fit_profiled(data: pd.DataFrame, *, outcome: str = "outcome", arm: str = "arm",
                  time: str = "time", participant: str = "participant_id", covariates=(),
                  reference: str | None = None, level: float = 0.95) -> MixedModelResult:
@@ -75,7 +44,7 @@ def fit_profiled(data: pd.DataFrame, *, outcome: str = "outcome", arm: str = "ar
                                time_categorical=True, reference=reference)
     if len(data) <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("too few rows or a rank-deficient design for the repeated-measures model")
-    profile = CachedProfile.from_data(data[outcome].to_numpy(float), X,
+    profile = RandomInterceptProfile.from_data(data[outcome].to_numpy(float), X,
                                                data[participant], reml=True)
     gamma, crit = profile.best()
     gradient = _gradient(profile, gamma)

@@ -66,9 +66,7 @@ def prepare_demo(app: Flask, base_url: str) -> DemoInfo:
     return info
 
 
-def _demo_participant_link(session, study, base_url: str) -> str | None:
-    try:
-        from .services.enrolment import demo_enrolment
-    except ImportError:  # enrolment not built yet
-        return None
+def _demo_participant_link(session, study, base_url: str) -> str:
+    from .services.enrolment import demo_enrolment
+
     return demo_enrolment(session, study, base_url)

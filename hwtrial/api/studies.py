@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from ..errors import ServiceError
 from ..services import studies as service
+from ..services.blinding import can_see_arms
 from ..studydef import StudyDefinitionError, load_study_data, load_study_text, problems_as_errors
 from .common import current_principal, get_session
 
@@ -53,12 +54,12 @@ class StudyOutSchema(ma.Schema):
 
     def _arms(self, study):
         arms = study.definition.get("arms", [])
-        if current_principal().sees_arms:
+        if can_see_arms(current_principal(), study):
             return ArmOutSchema(many=True).dump(arms)
         return [{"code": arm.get("code")} for arm in arms]  # blinded: codes only
 
     def _definition(self, study):
-        return study.definition if current_principal().sees_arms else None
+        return study.definition if can_see_arms(current_principal(), study) else None
 
 
 class ValidationOutSchema(ma.Schema):

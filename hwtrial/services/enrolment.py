@@ -16,11 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from flask import current_app
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..auth.links import _SALT as LINK_SALT
+from ..auth.links import make_link_token
 from ..auth.principal import Principal
 from ..errors import ServiceError
 from ..models import ConsentRecord, Participant, Study, User, utcnow
@@ -239,19 +238,12 @@ def list_participants(session: Session, principal: Principal, study: Study) -> l
 def participant_link(participant: Participant, base_url: str | None = None) -> str:
     """The participant's access link, signed as of enrolment so a replay answers identically.
 
-    Same format as :func:`hwtrial.auth.links.make_link_token` (which stamps the current
-    time); stamping ``enrolled_at`` instead makes the link part of the stored answer.
-    It expires ``HWTRIAL_PARTICIPANT_LINK_DAYS`` after enrolment, like a link issued then.
+    Stamped with ``enrolled_at``, the link is part of the stored answer; it expires
+    ``HWTRIAL_PARTICIPANT_LINK_DAYS`` after enrolment, like a link issued then.
     """
-    stamp = int(participant.enrolled_at.timestamp())
-
-    class _Stamped(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return stamp
-
     config = current_app.config
-    serializer = URLSafeTimedSerializer(config["HWTRIAL_SECRET_KEY"], salt=LINK_SALT, signer=_Stamped)
-    token = serializer.dumps([participant.id, participant.link_generation])
+    token = make_link_token(config["HWTRIAL_SECRET_KEY"], participant.id,
+                            participant.link_generation, issued_at=participant.enrolled_at)
     root = (base_url or config["HWTRIAL_PUBLIC_URL"] or _request_root()).rstrip("/")
     prefix = current_app.extensions["hwtrial"].url_prefix
     return f"{root}{prefix}/p/start?token={token}"

@@ -119,3 +119,14 @@ def test_token_scoped_to_other_study_sees_404(client, make_user, bearer, load_st
     headers = bearer(scoped)
     assert client.get("/api/v1/studies/reminder-rct", headers=headers).status_code == 404
     assert [s["key"] for s in client.get("/api/v1/studies/", headers=headers).get_json()] == ["factorial-screening"]
+
+
+def test_study_level_unblinding_shows_arms_to_blinded_roles(client, make_user, bearer, load_study, session):
+    from hwtrial.models import Study, utcnow
+
+    load_study("reminder-rct")
+    statistician = bearer(make_user("statistician")[1])
+    session.query(Study).filter_by(key="reminder-rct").one().unblinded_at = utcnow()
+    session.commit()
+    body = client.get("/api/v1/studies/reminder-rct", headers=statistician).get_json()
+    assert [a["key"] for a in body["arms"]] == ["control", "reminders"]

@@ -1,0 +1,59 @@
+"""The lock files follow pyproject.toml: what a newcomer installs is what CI tested, and the
+declared lower bounds are the versions the minimum-versions run installs."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;]+)\s*(?:;\s*([^#]+?))?\s*(?:#.*)?$")
+
+
+def pins(name: str) -> dict[str, str]:
+    """``{package: version}`` of a uv-compiled file, for the pins whose marker holds here."""
+    found = {}
+    for line in (REPO / "requirements" / name).read_text().splitlines():
+        match = PIN.match(line.strip())
+        if not match:
+            continue
+        package, version, marker = match.groups()
+        if marker and not Requirement(f"x; {marker}").marker.evaluate():
+            continue
+        found[canonicalize_name(package)] = version
+    return found
+
+
+def declared(extras: bool) -> list[Requirement]:
+    reqs = [Requirement(r) for r in PROJECT["dependencies"]]
+    if extras:
+        reqs += [Requirement(r) for group in PROJECT["optional-dependencies"].values() for r in group]
+    return [r for r in reqs if r.marker is None or r.marker.evaluate()]
+
+
+@pytest.mark.parametrize("requirement", declared(extras=True), ids=str)
+def test_lock_pins_a_version_pyproject_allows(requirement):
+    locked = pins("lock.txt")
+    name = canonicalize_name(requirement.name)
+    assert name in locked, f"{name} is declared in pyproject.toml but missing from requirements/lock.txt"
+    assert requirement.specifier.contains(locked[name], prereleases=True), (
+        f"requirements/lock.txt pins {name}=={locked[name]}, outside {requirement}: "
+        "run requirements/compile.sh")
+
+
+@pytest.mark.parametrize("requirement", declared(extras=False), ids=str)
+def test_minimum_pins_the_declared_lower_bound(requirement):
+    lower = [s.version for s in requirement.specifier if s.operator in (">=", "==", "~=")]
+    assert lower, f"{requirement} has no lower bound: declare the oldest release hwtrial works with"
+    minimum = pins("minimum.txt")
+    name = canonicalize_name(requirement.name)
+    assert name in minimum and Version(minimum[name]) == Version(lower[0]), (
+        f"requirements/minimum.txt pins {name}=={minimum.get(name)}, not the lower bound {lower[0]} "
+        "declared in pyproject.toml: run requirements/compile.sh")

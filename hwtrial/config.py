@@ -38,6 +38,19 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_PROLIFIC_PID_PARAM": "PROLIFIC_PID",
     "HWTRIAL_PROLIFIC_STUDY_PARAM": "STUDY_ID",
     "HWTRIAL_PROLIFIC_SESSION_PARAM": "SESSION_ID",
+    # Outbox delivery (hwtrial worker): SMTP for email; security none|starttls|ssl, port 0
+    # means the mode's usual port (25, 587, 465).
+    "HWTRIAL_SMTP_HOST": None,
+    "HWTRIAL_SMTP_PORT": 0,
+    "HWTRIAL_SMTP_SECURITY": "none",
+    "HWTRIAL_SMTP_USERNAME": None,
+    "HWTRIAL_SMTP_PASSWORD": None,
+    "HWTRIAL_SMTP_TIMEOUT_SECONDS": 30,
+    "HWTRIAL_MAIL_FROM": "hwtrial@localhost",
+    "HWTRIAL_OUTBOX_MAX_ATTEMPTS": 8,
+    "HWTRIAL_OUTBOX_BATCH": 100,
+    "HWTRIAL_OUTBOX_LEASE_SECONDS": 300,
+    "HWTRIAL_WORKER_INTERVAL_SECONDS": 5,
     # Test-only negative control: switch off the allocation lock to prove the harness finds races.
     "HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK": False,
 }

@@ -30,18 +30,36 @@ class DecisionPoint(Model):
     __table_args__ = (sa.UniqueConstraint("participant_id", "point_index"),)
 
 
+#: Outbox states: ``pending`` waits for ``due_at``; ``sending`` is claimed by a worker until
+#: ``lease_until`` (a worker that dies leaves it to be claimed again after the lease); ``sent``
+#: and ``dead`` (gave up after the configured attempts) are final.
+OUTBOX_STATES = ("pending", "sending", "sent", "dead")
+
+
 class OutboxMessage(Model):
-    """Email or webhook queued in the same transaction as its cause; sent after commit."""
+    """Email or webhook queued in the same transaction as its cause; sent after commit by the
+    dispatcher (:mod:`hwtrial.reminders.dispatcher`)."""
 
     __tablename__ = "hwtrial_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Deduplication key: the same message is never queued twice.
+    #: Deduplication key: the same message is never queued twice. Also the idempotency key a
+    #: receiver sees (SMTP Message-ID), so a resend after a crash can be dropped.
     dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     channel: Mapped[str] = mapped_column(sa.String(10))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONText)
+    #: Earliest time of the next attempt (moved forward by the retry backoff).
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: One of :data:`OUTBOX_STATES`.
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending", server_default="pending")
+    #: A claimed message belongs to its worker until then.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {OUTBOX_STATES!r}", name="status"),
+        sa.Index("ix_hwtrial_outbox_status_due_at", "status", "due_at"),
+    )

@@ -1,0 +1,135 @@
+"""Channels: turn an outbox row into a message and deliver it (SMTP email today).
+
+The Message-ID of every email is derived from the outbox key, so a message sent again after
+a worker crash carries the same id and a receiver can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import OutboxMessage, Participant, User
+
+SECURITY_MODES = ("none", "starttls", "ssl")
+
+
+class ChannelNotConfigured(RuntimeError):
+    """The message's channel has no settings; the row is retried, then dead-lettered."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password: str | None
+    mail_from: str
+    timeout: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SmtpSettings | None:
+        if not config.get("HWTRIAL_SMTP_HOST"):
+            return None
+        security = config["HWTRIAL_SMTP_SECURITY"]
+        if security not in SECURITY_MODES:
+            raise ValueError(f"HWTRIAL_SMTP_SECURITY: {security!r} is not one of none, starttls, ssl")
+        default_port = {"none": 25, "starttls": 587, "ssl": 465}[security]
+        return cls(host=config["HWTRIAL_SMTP_HOST"], port=int(config["HWTRIAL_SMTP_PORT"] or default_port),
+                   security=security, username=config.get("HWTRIAL_SMTP_USERNAME"),
+                   password=config.get("HWTRIAL_SMTP_PASSWORD"), mail_from=config["HWTRIAL_MAIL_FROM"],
+                   timeout=float(config["HWTRIAL_SMTP_TIMEOUT_SECONDS"]))
+
+
+def message_id(dedupe_key: str, mail_from: str) -> str:
+    domain = mail_from.rsplit("@", 1)[-1].strip("<> ") or "hwtrial.invalid"
+    return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()[:40]}@{domain}>"
+
+
+def send_smtp(settings: SmtpSettings, email: EmailMessage) -> None:
+    """Deliver one email; any refusal (4xx/5xx, timeout) raises for the dispatcher to record."""
+    context = ssl.create_default_context()
+    if settings.security == "ssl":
+        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    with client:
+        if settings.security == "starttls":
+            client.starttls(context=context)
+        if settings.username:
+            client.login(settings.username, settings.password or "")
+        refused = client.send_message(email)
+        if refused:
+            raise smtplib.SMTPRecipientsRefused(refused)
+
+
+def staff_recipients(session: Session, payload: Mapping[str, Any]) -> list[str]:
+    """Active coordinators, and the participant's therapist when there is one."""
+    emails = list(session.scalars(
+        sa.select(User.email).where(User.role == payload.get("to_role", "coordinator"),
+                                    User.active.is_(True)).order_by(User.id)))
+    participant = session.get(Participant, payload["participant_id"]) if "participant_id" in payload else None
+    if participant is not None and participant.therapist_id is not None:
+        therapist = session.get(User, participant.therapist_id)
+        if therapist is not None and therapist.active and therapist.email not in emails:
+            emails.append(therapist.email)
+    return emails
+
+
+def safety_alert_email(session: Session, message: OutboxMessage, config: Mapping[str, Any]) -> EmailMessage:
+    """The PHQ-9 item-9 alert for staff: who, which study, which answer; never the arm."""
+    payload = message.payload
+    recipients = staff_recipients(session, payload)
+    if not recipients:
+        raise ChannelNotConfigured("no recipient: the study has no active coordinator account")
+    base = (config.get("HWTRIAL_PUBLIC_URL") or "").rstrip("/") + config.get("HWTRIAL_URL_PREFIX", "")
+    where = f"{base}/api/v1/studies/{payload['study_key']}/safety-alerts"
+    email = EmailMessage()
+    email["Subject"] = f"[hwtrial] Safety alert in study {payload['study_key']}"
+    email.set_content(
+        f"A participant's questionnaire answer needs a clinician's attention.\n\n"
+        f"Study: {payload['study_key']}\nParticipant id: {payload['participant_id']}\n"
+        f"Answer: {payload['reason']}\nAlert id: {payload['alert_id']}\n\n"
+        f"Follow your study's safety protocol, then acknowledge the alert: {where}\n")
+    email["To"] = ", ".join(recipients)
+    return email
+
+
+#: Email builders by the ``kind`` in an outbox payload.
+EMAIL_BUILDERS = {"safety_alert": safety_alert_email}
+
+
+def build_email(session: Session, message: OutboxMessage, config: Mapping[str, Any],
+                mail_from: str) -> EmailMessage:
+    kind = message.payload.get("kind")
+    if kind not in EMAIL_BUILDERS:
+        raise ValueError(f"no email template for outbox kind {kind!r}")
+    email = EMAIL_BUILDERS[kind](session, message, config)
+    email["From"] = mail_from
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = message_id(message.dedupe_key, mail_from)
+    return email
+
+
+def make_sender(session: Session, config: Mapping[str, Any]):
+    """``send(message)`` for the dispatcher, by the row's channel."""
+    smtp = SmtpSettings.from_config(config)
+
+    def send(message: OutboxMessage) -> None:
+        if message.channel != "email":
+            raise ChannelNotConfigured(f"channel {message.channel!r} is not available")
+        if smtp is None:
+            raise ChannelNotConfigured("email is not configured: set HWTRIAL_SMTP_HOST")
+        send_smtp(smtp, build_email(session, message, config, smtp.mail_from))
+
+    return send

@@ -1,0 +1,35 @@
+"""The outbox is delivered: a state per message and a worker's lease.
+
+Messages queued before this revision (safety alerts that were never sent) become ``pending``
+and go out on the dispatcher's first run.
+
+Revision ID: 0004_outbox_dispatch
+Revises: 0003_homework_closed_index
+Create Date: 2026-12-01
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004_outbox_dispatch"
+down_revision = "0003_homework_closed_index"
+branch_labels = None
+depends_on = None
+
+STATES = "('pending', 'sending', 'sent', 'dead')"
+
+
+def upgrade():
+    with op.batch_alter_table("hwtrial_outbox") as batch:
+        batch.add_column(sa.Column("status", sa.String(10), nullable=False, server_default="pending"))
+        batch.add_column(sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True))
+        batch.create_check_constraint("status", f"status IN {STATES}")
+        batch.create_index("ix_hwtrial_outbox_status_due_at", ["status", "due_at"])
+    op.execute("UPDATE hwtrial_outbox SET status = 'sent' WHERE sent_at IS NOT NULL")
+
+
+def downgrade():
+    with op.batch_alter_table("hwtrial_outbox") as batch:
+        batch.drop_index("ix_hwtrial_outbox_status_due_at")
+        batch.drop_constraint("status", type_="check")
+        batch.drop_column("lease_until")
+        batch.drop_column("status")

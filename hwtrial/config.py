@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_SMTP_PASSWORD": None,
     "HWTRIAL_SMTP_TIMEOUT_SECONDS": 30,
     "HWTRIAL_MAIL_FROM": "hwtrial@localhost",
+    # Per-study webhook secrets {study key: secret}; or HWTRIAL_WEBHOOK_SECRET_<KEY> variables.
+    "HWTRIAL_WEBHOOK_SECRETS": None,
+    "HWTRIAL_WEBHOOK_TIMEOUT_SECONDS": 10,
     "HWTRIAL_OUTBOX_MAX_ATTEMPTS": 8,
     "HWTRIAL_OUTBOX_BATCH": 100,
     "HWTRIAL_OUTBOX_LEASE_SECONDS": 300,

@@ -31,6 +31,8 @@ class EnrolInSchema(ma.Schema):
     therapist_id = ma.fields.Integer(load_default=None, allow_none=True)
     locale = ma.fields.String(load_default=None, allow_none=True)
     timezone = ma.fields.String(load_default=None, allow_none=True)
+    email = ma.fields.Email(load_default=None, allow_none=True, validate=ma.validate.Length(max=254),
+                            metadata={"description": "where email reminders go (a direct identifier)"})
     consent = ma.fields.Nested(EnrolConsentInSchema, required=True)
 
 

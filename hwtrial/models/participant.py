@@ -27,6 +27,8 @@ class Participant(Model):
     #: The therapist account that may see this participant's homework.
     therapist_id: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_user.id"))
     locale: Mapped[str | None] = mapped_column(sa.String(20))
+    #: Where email reminders go; a direct identifier, given at enrolment (NULL: no email).
+    email: Mapped[str | None] = mapped_column(sa.String(254))
     #: IANA time zone for schedules and reminders.
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     #: active or withdrawn (withdrawn participants stay in the ITT set).

@@ -32,8 +32,10 @@ class DecisionPoint(Model):
 
 #: Outbox states: ``pending`` waits for ``due_at``; ``sending`` is claimed by a worker until
 #: ``lease_until`` (a worker that dies leaves it to be claimed again after the lease); ``sent``
-#: and ``dead`` (gave up after the configured attempts) are final.
-OUTBOX_STATES = ("pending", "sending", "sent", "dead")
+#: and ``dead`` (gave up after the configured attempts) are final; ``cancelled`` is a reminder
+#: that no longer applies when its time came (task submitted or expired, participant withdrawn,
+#: re-planned to another time).
+OUTBOX_STATES = ("pending", "sending", "sent", "dead", "cancelled")
 
 
 class OutboxMessage(Model):
@@ -58,8 +60,12 @@ class OutboxMessage(Model):
     status: Mapped[str] = mapped_column(sa.String(10), default="pending", server_default="pending")
     #: A claimed message belongs to its worker until then.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The study and participant a message is about (NULL for messages about neither).
+    study_id: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_study.id"))
+    participant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_participant.id"), index=True)
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {OUTBOX_STATES!r}", name="status"),
         sa.Index("ix_hwtrial_outbox_status_due_at", "status", "due_at"),
+        sa.Index("ix_hwtrial_outbox_study_id_status", "study_id", "status"),
     )

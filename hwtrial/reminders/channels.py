@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import OutboxMessage, Participant, User
+from .webhooks import send_webhook
 
 SECURITY_MODES = ("none", "starttls", "ssl")
 
@@ -105,8 +106,43 @@ def safety_alert_email(session: Session, message: OutboxMessage, config: Mapping
     return email
 
 
+def _(text: str) -> str:
+    """Mark for extraction; translated where the email is built."""
+    return text
+
+
+REMINDER_SUBJECT = _("A homework task is waiting for you")
+REMINDER_BODY = _("You have a homework task for your therapy study. It takes a few minutes.\n\n"
+                  "Open it here: %(link)s\n\n"
+                  "If you would rather not get these reminders, tell your study team.")
+
+
+def reminder_email(session: Session, message: OutboxMessage, config: Mapping[str, Any]) -> EmailMessage:
+    """A participant's reminder, in their language, with a signed link to their tasks."""
+    from ..web.participant_i18n import translations
+    from .queueing import check_still_applies
+
+    participant = check_still_applies(session, message, message.due_at)
+    locale = participant.locale or config.get("HWTRIAL_DEFAULT_LOCALE", "en")
+    gettext = translations(locale).gettext
+    email = EmailMessage()
+    email["Subject"] = gettext(REMINDER_SUBJECT)
+    email.set_content(gettext(REMINDER_BODY) % {"link": reminder_link(participant, message, config)})
+    email["To"] = participant.email
+    return email
+
+
+def reminder_link(participant: Participant, message: OutboxMessage, config: Mapping[str, Any]) -> str:
+    """A fresh signed access link (valid ``HWTRIAL_PARTICIPANT_LINK_DAYS`` from sending)."""
+    from ..auth.links import make_link_token
+
+    token = make_link_token(config["HWTRIAL_SECRET_KEY"], participant.id, participant.link_generation)
+    root = (config.get("HWTRIAL_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return f"{root}{config.get('HWTRIAL_URL_PREFIX', '')}/p/start?token={token}"
+
+
 #: Email builders by the ``kind`` in an outbox payload.
-EMAIL_BUILDERS = {"safety_alert": safety_alert_email}
+EMAIL_BUILDERS = {"safety_alert": safety_alert_email, "reminder": reminder_email}
 
 
 def build_email(session: Session, message: OutboxMessage, config: Mapping[str, Any],
@@ -126,6 +162,8 @@ def make_sender(session: Session, config: Mapping[str, Any]):
     smtp = SmtpSettings.from_config(config)
 
     def send(message: OutboxMessage) -> None:
+        if message.channel == "webhook":
+            return send_webhook(session, message, config)
         if message.channel != "email":
             raise ChannelNotConfigured(f"channel {message.channel!r} is not available")
         if smtp is None:

@@ -49,6 +49,12 @@ class DispatchReport:
     retried: int = 0
     #: Failed for the last allowed time; kept as ``dead`` with the error.
     dead: int = 0
+    #: No longer applied when their time came (a reminder for a submitted task, say).
+    cancelled: int = 0
+
+
+class Cancelled(Exception):
+    """Raised by a sender when the message no longer applies (recorded as ``cancelled``)."""
 
 
 #: ``send(message)`` delivers one outbox row or raises; the exception text is recorded.
@@ -87,11 +93,14 @@ def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 
     run goes on with the next one.
     """
     ids = claim_due(session, now, limit=limit, lease=lease)
-    counts = {"sent": 0, "retried": 0, "dead": 0}
+    counts = {"sent": 0, "retried": 0, "dead": 0, "cancelled": 0}
     for message_id in ids:
         message = session.get(OutboxMessage, message_id, populate_existing=True)
         try:
             send(message)
+        except Cancelled as reason:
+            message.status, message.lease_until, message.last_error = "cancelled", None, str(reason)
+            outcome = "cancelled"
         except Exception as error:  # any failure of a channel is recorded, never raised
             outcome = _record_failure(message, error, now, retry)
         else:

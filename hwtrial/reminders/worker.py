@@ -18,6 +18,7 @@ from ..extensions import get_session
 from ..models import utcnow
 from .channels import make_sender
 from .dispatcher import DispatchReport, RetryPolicy, dispatch_due
+from .queueing import queue_reminders
 
 log = logging.getLogger("hwtrial.worker")
 
@@ -28,6 +29,8 @@ class PassReport:
 
     #: Homework instances marked expired.
     expired: int
+    #: Reminders newly queued and pending ones cancelled by re-planning.
+    reminders: dict
     dispatch: DispatchReport
 
 
@@ -41,6 +44,8 @@ def run_pass(app: Flask, now: datetime | None = None) -> PassReport:
         try:
             expired = homework.expire_due(session, now)
             session.commit()
+            reminders = queue_reminders(session, now)
+            session.commit()
             retry = RetryPolicy(max_attempts=int(app.config["HWTRIAL_OUTBOX_MAX_ATTEMPTS"]))
             report = dispatch_due(session, now, make_sender(session, app.config),
                                   limit=int(app.config["HWTRIAL_OUTBOX_BATCH"]),
@@ -49,7 +54,7 @@ def run_pass(app: Flask, now: datetime | None = None) -> PassReport:
         finally:
             session.rollback()
             app.extensions["hwtrial"].db.session.remove()
-    return PassReport(expired=expired, dispatch=report)
+    return PassReport(expired=expired, reminders=reminders, dispatch=report)
 
 
 def run_forever(app: Flask, stop: threading.Event, interval: float | None = None) -> None:
@@ -62,7 +67,7 @@ def run_forever(app: Flask, stop: threading.Event, interval: float | None = None
             log.exception("worker pass failed; retrying in %.0f s", interval)
             stop.wait(interval)
             continue
-        if report.expired or report.dispatch.claimed:
+        if report.expired or report.dispatch.claimed or any(report.reminders.values()):
             log.info("worker pass: %s", report)
         if report.dispatch.claimed < int(app.config["HWTRIAL_OUTBOX_BATCH"]):
             stop.wait(interval)

@@ -104,7 +104,7 @@ def enrol(session: Session, principal: Principal, study: Study, data: dict, *,
         study_id=study.id, external_id=external_id, strata=strata, cluster_key=cluster,
         therapist_id=_therapist(session, data.get("therapist_id")),
         locale=_locale(design, data.get("locale")), timezone=_timezone(data.get("timezone")),
-        source=source, source_info=source_info or {}, enrolled_at=utcnow())
+        email=data.get("email"), source=source, source_info=source_info or {}, enrolled_at=utcnow())
     consent = _consent(design, data.get("consent"), participant.locale)
     try:
         # No look-up first: the UNIQUE (study, external_id) insert is the check, and a

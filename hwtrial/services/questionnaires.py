@@ -140,7 +140,7 @@ def raise_alert(session: Session, study: Study, participant: Participant,
     session.flush()
     session.add(OutboxMessage(
         dedupe_key=f"safety-alert:{study.key}:{response.id}:{reason.split(' ')[0]}", channel="email",
-        due_at=now, payload={"to_role": "coordinator", "study_key": study.key, "kind": "safety_alert",
+        due_at=now, study_id=study.id, participant_id=participant.id, payload={"to_role": "coordinator", "study_key": study.key, "kind": "safety_alert",
                              "alert_id": alert.id, "participant_id": participant.id, "reason": reason}))
     audit.record(session, actor=f"participant:{participant.id}", action="safety_alert.raise",
                  target=f"safety_alert:{alert.id}", study_key=study.key, after={"reason": reason})

@@ -31,7 +31,7 @@ def test_mo_files_are_compiled_from_the_current_po(locale):
 
 def extracted_ids() -> set[str]:
     """Message ids in the code and templates, extracted with hwtrial/babel.cfg's rules."""
-    method_map = [("web/participant*.py", "python"), ("templates/hwtrial/participant/**.html", "jinja2")]
+    method_map = [("web/participant*.py", "python"), ("reminders/channels.py", "python"), ("templates/hwtrial/participant/**.html", "jinja2")]
     ids = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(str(HWTRIAL), method_map):
         ids.add(message[0] if isinstance(message, tuple) else message)

@@ -60,6 +60,15 @@ class RecruitmentSchema(Schema):
     prolific = fields.Nested(ProlificSchema, allow_none=True, load_default=None)
 
 
+class WebhookSchema(Schema):
+    #: Where reminders for the host platform go (its secret comes from the configuration).
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+
+
+class NotificationsSchema(Schema):
+    webhook = fields.Nested(WebhookSchema, allow_none=True, load_default=None)
+
+
 class StudySchema(Schema):
     format_version = Int(load_default=1, validate=validate.Equal(1, error="only format_version 1 exists"))
     key = Key(SLUG_RE, required=True)
@@ -80,3 +89,4 @@ class StudySchema(Schema):
         QuestionnairesSchema, load_default=lambda: {"instruments": [], "timepoints": []})
     analysis = fields.Nested(AnalysisSchema, allow_none=True, load_default=None)
     recruitment = fields.Nested(RecruitmentSchema, allow_none=True, load_default=None)
+    notifications = fields.Nested(NotificationsSchema, allow_none=True, load_default=None)

@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_OUTBOX_BATCH": 100,
     "HWTRIAL_OUTBOX_LEASE_SECONDS": 300,
     "HWTRIAL_WORKER_INTERVAL_SECONDS": 5,
+    # Celery on Redis (optional): broker URL and the queue hwtrial's tasks use.
+    "HWTRIAL_CELERY_BROKER_URL": None,
+    "HWTRIAL_CELERY_QUEUE": "hwtrial",
     # Test-only negative control: switch off the allocation lock to prove the harness finds races.
     "HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK": False,
 }

@@ -78,6 +78,9 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_allocations.UnblindingApproval": UNBLINDING,
     # results: statisticians, coordinators, admins; arm labels blinded by the service
     "hwtrial_results.StudyResults": ANALYSIS,
+    # deliveries (reminders reveal the arm: coordination only)
+    "hwtrial_reminders.ReminderList": COORDINATION,
+    "hwtrial_reminders.ReminderRequeue": COORDINATION,
     # recruitment
     "hwtrial_recruitment.prolific_entry": ANYONE,
     "hwtrial_recruitment.complete": PARTICIPANT,

@@ -39,11 +39,13 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now: flo
 
 
 def webhook_secret(config: Mapping[str, Any], study_key: str) -> str | None:
-    """``HWTRIAL_WEBHOOK_SECRETS[study_key]`` in config, or ``HWTRIAL_WEBHOOK_SECRET_<KEY>`` in the
-    environment (key upper-cased, ``-`` as ``_``); never from the study file."""
-    secrets = config.get("HWTRIAL_WEBHOOK_SECRETS") or {}
-    env = "HWTRIAL_WEBHOOK_SECRET_" + study_key.upper().replace("-", "_")
-    return secrets.get(study_key) or os.environ.get(env)
+    """``HWTRIAL_WEBHOOK_SECRETS[study_key]`` (a mapping in the config file), or the variable
+    ``HWTRIAL_WEBHOOK_SECRET_<KEY>`` (key upper-cased, ``-`` as ``_``) in the configuration or
+    the environment; never from the study file."""
+    secrets = config.get("HWTRIAL_WEBHOOK_SECRETS")
+    name = "HWTRIAL_WEBHOOK_SECRET_" + study_key.upper().replace("-", "_")
+    from_mapping = secrets.get(study_key) if isinstance(secrets, Mapping) else None
+    return from_mapping or config.get(name) or os.environ.get(name)
 
 
 def webhook_body(session: Session, message: OutboxMessage, config: Mapping[str, Any]) -> tuple[Study, dict]:

@@ -1,0 +1,40 @@
+"""Celery on Redis for scale: beat triggers a worker pass every few seconds; any worker runs it.
+
+No reminder is ever a Celery ETA task: with Redis, a task whose ETA outlives the broker's
+visibility timeout is delivered twice (celery#2599, kombu#337). The database stays the source
+of truth: a pass claims due rows with ``FOR UPDATE SKIP LOCKED`` and a lease, so passes running
+side by side on several workers never send one row twice, and a lost or repeated trigger costs
+nothing (triggers expire after two intervals instead of piling up behind a stopped worker).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from flask import Flask
+
+from ..config import ConfigError
+from .worker import run_pass
+
+PASS_TASK = "hwtrial.worker_pass"
+
+
+def make_celery(flask_app: Flask) -> Celery:
+    """A Celery app whose beat schedules :func:`~hwtrial.reminders.worker.run_pass`."""
+    broker = flask_app.config.get("HWTRIAL_CELERY_BROKER_URL")
+    if not broker:
+        raise ConfigError("HWTRIAL_CELERY_BROKER_URL: set it to the Redis URL Celery should use")
+    interval = float(flask_app.config["HWTRIAL_WORKER_INTERVAL_SECONDS"])
+    queue = flask_app.config["HWTRIAL_CELERY_QUEUE"]
+    celery = Celery("hwtrial", broker=broker, set_as_current=False)
+    celery.conf.update(
+        task_default_queue=queue, task_ignore_result=True, worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True, worker_prefetch_multiplier=1,
+        beat_schedule={"hwtrial-worker-pass": {"task": PASS_TASK, "schedule": interval,
+                                               "options": {"expires": 2 * interval}}})
+
+    @celery.task(name=PASS_TASK, ignore_result=True)
+    def worker_pass() -> dict:
+        report = run_pass(flask_app)
+        return {"expired": report.expired, **report.reminders, "sent": report.dispatch.sent}
+
+    return celery

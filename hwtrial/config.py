@@ -38,6 +38,11 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_PROLIFIC_PID_PARAM": "PROLIFIC_PID",
     "HWTRIAL_PROLIFIC_STUDY_PARAM": "STUDY_ID",
     "HWTRIAL_PROLIFIC_SESSION_PARAM": "SESSION_ID",
+    # Throttling (see hwtrial.web.throttle): counters in Redis when a URL is set, else in memory.
+    "HWTRIAL_RATELIMIT_STORAGE_URL": None,
+    "HWTRIAL_LOGIN_LIMIT_ACCOUNT": "5 per 15 minutes",  # failed sign-ins per account
+    "HWTRIAL_LOGIN_LIMIT_ADDRESS": "20 per 15 minutes",  # failed sign-ins per client address
+    "HWTRIAL_ENTRY_LIMIT_ADDRESS": "30 per 15 minutes",  # link exchanges / recruitment entries per address
     # Test-only negative control: switch off the allocation lock to prove the harness finds races.
     "HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK": False,
 }

@@ -26,7 +26,9 @@ def _limiter() -> MovingWindowRateLimiter:
     limiter = app.extensions.get(_KEY)
     if limiter is None:
         url = app.config["HWTRIAL_RATELIMIT_STORAGE_URL"] or "memory://"
-        options = {"key_prefix": "hwtrial"} if url.startswith(("redis://", "rediss://")) else {}
+        # The prefix may be set per app (tests keep their keys apart in a shared Redis).
+        prefix = app.extensions.get(_KEY + ".prefix", "hwtrial")
+        options = {"key_prefix": prefix} if url.startswith(("redis://", "rediss://")) else {}
         limiter = app.extensions[_KEY] = MovingWindowRateLimiter(storage_from_string(url, **options))
     return limiter
 

@@ -32,4 +32,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings["HWTRIAL_MAX_CONTENT_LENGTH"]
     app.config.setdefault("TESTING", settings["HWTRIAL_ENV"] == "testing")
     HWTrial(app)
+    proxies = settings["HWTRIAL_PROXY_COUNT"]
+    if proxies:
+        # Behind N reverse proxies: the client address (throttling), scheme (Secure cookies,
+        # HSTS) and host come from their X-Forwarded-* headers, trusted for N hops only.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app

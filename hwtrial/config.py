@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_STUDIES_DIR": None,  # None: ./studies
     "HWTRIAL_MIGRATIONS_DIR": None,  # None: the repository's migrations/ folder
     "HWTRIAL_PUBLIC_URL": None,  # None: the host the request came to
+    # Secure flag on cookies (and HSTS); None: on when HWTRIAL_PUBLIC_URL is https, else per request.
+    "HWTRIAL_SECURE_COOKIES": None,
+    # Reverse proxies in front of the standalone service whose X-Forwarded-* headers are trusted.
+    "HWTRIAL_PROXY_COUNT": 0,
     "HWTRIAL_DEFAULT_LOCALE": "en",
     "HWTRIAL_PROLIFIC_PID_PARAM": "PROLIFIC_PID",
     "HWTRIAL_PROLIFIC_STUDY_PARAM": "STUDY_ID",
@@ -57,11 +61,16 @@ DEFAULTS: dict[str, Any] = {
     # Celery on Redis (optional): broker URL and the queue hwtrial's tasks use.
     "HWTRIAL_CELERY_BROKER_URL": None,
     "HWTRIAL_CELERY_QUEUE": "hwtrial",
+    # Throttling (see hwtrial.web.throttle): counters in Redis when a URL is set, else in memory.
+    "HWTRIAL_RATELIMIT_STORAGE_URL": None,
+    "HWTRIAL_LOGIN_LIMIT_ACCOUNT": "5 per 15 minutes",  # failed sign-ins per account
+    "HWTRIAL_LOGIN_LIMIT_ADDRESS": "20 per 15 minutes",  # failed sign-ins per client address
+    "HWTRIAL_ENTRY_LIMIT_ADDRESS": "30 per 15 minutes",  # link exchanges / recruitment entries per address
     # Test-only negative control: switch off the allocation lock to prove the harness finds races.
     "HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK": False,
 }
 
-_BOOL_KEYS = {"HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK"}
+_BOOL_KEYS = {"HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK", "HWTRIAL_SECURE_COOKIES"}
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and k not in _BOOL_KEYS}
 
 
@@ -94,6 +103,15 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _check_limit(key: str, value: Any) -> None:
+    from limits import parse
+
+    try:
+        parse(str(value))
+    except ValueError:
+        raise ConfigError(f"{key}: {value!r} is not a rate such as '5 per 15 minutes'") from None
+
+
 def finalise(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     """Fill derived values and refuse unsafe combinations."""
     env = config["HWTRIAL_ENV"]
@@ -108,6 +126,10 @@ def finalise(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
         name = "hwtrial-demo.sqlite3" if env == "demo" else "hwtrial.sqlite3"
         config["HWTRIAL_DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / name)
     config["HWTRIAL_DATABASE_URL"] = normalise_database_url(config["HWTRIAL_DATABASE_URL"])
+    if config.get("HWTRIAL_SECURE_COOKIES") is None and (config.get("HWTRIAL_PUBLIC_URL") or "").startswith("https:"):
+        config["HWTRIAL_SECURE_COOKIES"] = True
+    for key in ("HWTRIAL_LOGIN_LIMIT_ACCOUNT", "HWTRIAL_LOGIN_LIMIT_ADDRESS", "HWTRIAL_ENTRY_LIMIT_ADDRESS"):
+        _check_limit(key, config.get(key))
     if not config["HWTRIAL_MIGRATIONS_DIR"]:
         config["HWTRIAL_MIGRATIONS_DIR"] = str(Path(__file__).resolve().parent.parent / "migrations")
     if not config["HWTRIAL_STUDIES_DIR"]:

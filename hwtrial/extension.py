@@ -138,16 +138,19 @@ def _before_hwtrial_request():
 
 
 def _after_hwtrial_request(response):
-    """One commit per request: services flush, the request commits on success."""
+    """One commit per request: services flush, the request commits on success. Then the
+    security headers, also on API paths no route matched (a host's own routes are left alone)."""
+    from .api.errors import is_api_request
+    from .web.headers import apply
+
     if not is_hwtrial_endpoint(request.endpoint):
-        return response
+        return apply(response) if is_api_request() else response
     session = get_session()
     if response.status_code < 400:
         session.commit()
     else:
         session.rollback()
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
+    return apply(response)
 
 
 def session_lifetime(app: Flask) -> timedelta:

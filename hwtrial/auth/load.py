@@ -61,6 +61,8 @@ def principal_from_cookie(session: Session, secret: str) -> Principal:
         if user is None or not user.active:
             return DISABLED
         return Principal(role=user.role, user=user, via="session", session_id=row.id)
+    if participant.status != "active":  # withdrawal revokes sessions; never trust one that slipped by
+        return ANONYMOUS
     g.hwtrial_page_row = (participant.id, (study, consent, arm))
     return Principal(role="participant", participant=participant, via="session", session_id=row.id)
 

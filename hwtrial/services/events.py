@@ -90,8 +90,9 @@ def _check_references(session: Session, study: Study, events, owners) -> None:
         if owner is None:
             errors[f"events[{i}].participant"] = ["required"]
     wanted = {o for o in owners if o is not None}
-    known = set(session.scalars(sa.select(Participant.id).where(
-        Participant.study_id == study.id, Participant.id.in_(wanted)))) if wanted else set()
+    status = dict(session.execute(sa.select(Participant.id, Participant.status).where(
+        Participant.study_id == study.id, Participant.id.in_(wanted))).all()) if wanted else {}
+    known = set(status)
     instance_ids = {e["instance"] for e in events if e.get("instance") is not None}
     owner_of = dict(session.execute(sa.select(HomeworkInstance.id, HomeworkInstance.participant_id).where(
         HomeworkInstance.study_id == study.id, HomeworkInstance.id.in_(instance_ids))).all()) \
@@ -104,6 +105,11 @@ def _check_references(session: Session, study: Study, events, owners) -> None:
             errors[f"events[{i}].instance"] = ["no such homework for this participant"]
     if errors:
         raise ServiceError(422, "unknown participant or homework", errors)
+    # Nothing more is stored for someone who has left the study (the host should stop sending).
+    left = {f"events[{i}].participant": ["withdrawn from the study"]
+            for i, owner in enumerate(owners) if status.get(owner) != "active"}
+    if left:
+        raise ServiceError(409, "events of withdrawn participants", left)
 
 
 #: PostgreSQL: the batch as one multi-row INSERT fed by ``unnest`` of one array per column.
@@ -177,6 +183,11 @@ def ingest(session: Session, principal: Principal, study: Study, events: Sequenc
         _check_event(index, event, errors)
     if errors:
         raise ServiceError(422, "invalid events", errors)
+    if principal.role == "participant":
+        from .participant_flow import definition_of
+        from .participant_guard import require_writable
+
+        require_writable(session, principal.participant, definition_of(session, study))
     owners = _owner_ids(principal, events)
     _check_references(session, study, events, owners)
     rows = [_row(study, event, owner, now) for event, owner in zip(events, owners, strict=True)]

@@ -15,10 +15,15 @@ def features_for(session: Session, study: Study, participant: Participant,
                  channel: str = "api") -> dict[str, Any]:
     """The features of the participant's arm (reminders, self_review, framing, extra).
 
+    For a withdrawn participant the answer is only ``{"status": "withdrawn"}``.
+
     Each feature's first exposure is stored once in :class:`FeatureExposure` (UNIQUE per
     participant and feature; later and concurrent calls leave it alone) so per-protocol
     analyses can tell allocated from exposed.
     """
+    if participant.status != "active":
+        # Withdrawn: no feature is active any more (a host app stops reminding), nothing exposed.
+        return {"status": participant.status}
     design = design_of(study)
     features = design.arms[participant.allocation.arm_key]["features"]
     insert = _insert_ignore(session)

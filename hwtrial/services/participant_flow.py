@@ -19,6 +19,7 @@ from ..errors import ServiceError
 from ..homework import pick_locale, resolve_texts, validate_submission
 from ..models import Allocation, ConsentRecord, HomeworkInstance, Participant, Study, StudyVersion
 from . import audit, homework, questionnaires
+from .participant_guard import require_writable
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def give_consent(session: Session, participant: Participant, locale: str, now: d
     """Store consent to the current version, with the SHA-256 of the exact text shown."""
     study = study_of(session, participant)
     definition = definition_of(session, study)
+    require_writable(session, participant, definition, consent=False)
     text = consent_text(definition, locale)
     record = ConsentRecord(participant_id=participant.id, version=definition["consent"]["version"],
                            text_sha256=hashlib.sha256(text.encode()).hexdigest(), locale=locale,
@@ -200,6 +202,7 @@ def save_draft(session: Session, participant: Participant, instance: HomeworkIns
                values: Mapping[str, Any], now: datetime) -> dict[str, list[str]]:
     """Keep the answers as typed, valid or not; returns the draft-mode problems (not raised)."""
     definition = definition_of(session, study_of(session, participant))
+    require_writable(session, participant, definition)
     fields = homework.template_spec(definition, instance.template_key)["fields"]
     known = {f["key"] for f in fields}
     instance.draft = {k: v for k, v in values.items() if k in known}
@@ -213,6 +216,7 @@ def submit(session: Session, participant: Participant, instance: HomeworkInstanc
     """Validate and store; 422 naming each field (the caller keeps the draft first)."""
     study = study_of(session, participant)
     definition = definition_of(session, study)
+    require_writable(session, participant, definition)
     fields = homework.template_spec(definition, instance.template_key)["fields"]
     clean, errors = validate_submission(fields, values)
     if errors:
@@ -242,6 +246,7 @@ def self_review(session: Session, participant: Participant, instance_id: int, lo
                 values: Mapping[str, Any], now: datetime) -> HomeworkInstance:
     """The participant's own review of submitted homework (reviewer_role ``client``)."""
     instance = own_instance(session, participant, instance_id, now, allow_final=True)
+    require_writable(session, participant, definition_of(session, study_of(session, participant)))
     spec = self_review_spec(session, participant, locale)
     if spec is None or instance.state != "submitted":
         raise ServiceError(404, "no self-review for this homework")

@@ -22,6 +22,7 @@ from ..models import OutboxMessage, Participant, QuestionnaireResponse, SafetyAl
 from ..questionnaires import BUILTINS, score
 from ..scheduling import timepoint_windows
 from . import audit
+from .participant_guard import require_writable
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def submit(session: Session, participant: Participant, study: Study, timepoint: 
            form: Mapping[str, Any], now: datetime) -> QuestionnaireResponse:
     """Score and store one questionnaire; a safety item at threshold raises an alert."""
     definition = study.definition
+    require_writable(session, participant, definition)
     tps = {tp["key"]: tp for tp in definition["questionnaires"]["timepoints"]}
     if timepoint not in tps or key not in tps[timepoint]["instruments"]:
         raise ServiceError(404, "no such questionnaire")

@@ -38,6 +38,14 @@ def close_session(session: Session, secret: str) -> None:
         session.flush()
 
 
+def revoke_participant_sessions(session: Session, participant: Participant) -> int:
+    """End every browser session of ``participant`` (at withdrawal); returns how many."""
+    result = session.execute(sa.update(WebSession).where(
+        WebSession.participant_id == participant.id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
 def participant_link_token(secret_key: str, participant: Participant) -> str:
     return make_link_token(secret_key, participant.id, participant.link_generation)
 
@@ -47,7 +55,7 @@ def exchange_link(session: Session, secret_key: str, token: str, max_age: timede
     """Swap a signed access link for a session; raises :class:`LinkError`."""
     participant_id, generation = read_link_token(secret_key, token, max_age)
     participant = session.get(Participant, participant_id)
-    if participant is None or participant.link_generation != generation:
+    if participant is None or participant.link_generation != generation or participant.status != "active":
         raise LinkError("revoked")
     secret = open_session(session, lifetime, participant=participant)
     audit.record(session, actor=f"participant:{participant.id}", action="participant.sign_in",

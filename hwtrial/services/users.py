@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -48,11 +49,22 @@ def set_active(session: Session, actor: Principal, user: User, active: bool, rea
     return user
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of nothing anyone can type, made like real ones (same method and cost)."""
+    return generate_password_hash(new_secret("dummy"), "scrypt")
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None.
+
+    Takes as long for an unknown email as for a known one (a dummy hash is checked), so the
+    answer time does not tell which emails have accounts.
+    """
     user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.active or not user.password_hash:
-        return None
-    return user if check_password_hash(user.password_hash, password) else None
+    usable = user is not None and user.active and bool(user.password_hash)
+    matches = check_password_hash(user.password_hash if usable else _dummy_hash(), password)
+    return user if usable and matches else None
 
 
 def issue_token(session: Session, actor: Principal | str, user: User, *, role: str | None = None,

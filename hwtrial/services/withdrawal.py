@@ -4,6 +4,8 @@ A withdrawn participant keeps the allocation (intention-to-treat). Rule for task
 homework instance not yet submitted is closed as ``expired`` at the moment of withdrawal
 (``expired_at`` = that moment), so no task can be opened or reminded of afterwards;
 submitted work is kept. Withdrawing consent to data use also sets ``exclude_data``.
+Access ends too: every browser session is revoked and the link generation bumped, so
+neither an old session nor an old link lets anything more be stored.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ServiceError
 from ..models import HomeworkInstance, Participant, Study, utcnow
-from . import audit
+from . import audit, sessions
 
 #: Instance states that are closed at withdrawal (everything not final).
 OPEN_STATES = ("scheduled", "delivered", "opened", "started")
@@ -48,11 +50,14 @@ def withdraw(session: Session, actor: str, study: Study, participant: Participan
     participant.withdrawn_at = participant.withdrawn_at or now
     participant.exclude_data = participant.exclude_data or bool(data_use_withdrawn)
     closed = _close_open_instances(session, participant, now)
+    participant.link_generation += 1
+    revoked = sessions.revoke_participant_sessions(session, participant)
     session.flush()
     audit.record(session, actor=actor, action="participant.withdraw",
                  target=f"participant:{participant.id}", study_key=study.key, before=before,
                  after={"status": "withdrawn", "exclude_data": participant.exclude_data,
-                        "closed_instances": closed}, reason=reason.strip())
+                        "closed_instances": closed, "revoked_sessions": revoked},
+                 reason=reason.strip())
     return participant
 
 

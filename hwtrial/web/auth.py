@@ -11,14 +11,16 @@ from ..auth.load import SESSION_COOKIE, current_principal
 from ..errors import ServiceError
 from ..extensions import get_session
 from ..services import sessions, users
+from . import throttle
 from .csrf import check_csrf, set_pre_session_cookie
+from .headers import secure_cookies
 
 bp = Blueprint("hwtrial_auth", __name__)
 
 
 def _set_session_cookie(response, secret: str, lifetime: timedelta):
     response.set_cookie(SESSION_COOKIE, secret, max_age=int(lifetime.total_seconds()), httponly=True,
-                        samesite="Lax", secure=request.is_secure)
+                        samesite="Lax", secure=secure_cookies())
     return response
 
 
@@ -29,9 +31,17 @@ def login():
         set_pre_session_cookie(response)
         return response
     check_csrf()
-    session = get_session()
-    user = users.authenticate(session, request.form.get("email", ""), request.form.get("password", ""))
+    session, email = get_session(), request.form.get("email", "")
+    # Failures are counted per client address and per account (unknown emails alike, so a
+    # 429 tells nothing about which accounts exist).
+    limits = (("login-address", "HWTRIAL_LOGIN_LIMIT_ADDRESS", throttle.client_address()),
+              ("login-account", "HWTRIAL_LOGIN_LIMIT_ACCOUNT", email.strip().lower()))
+    for limit in limits:
+        throttle.check(*limit)
+    user = users.authenticate(session, email, request.form.get("password", ""))
     if user is None:
+        for limit in limits:
+            throttle.hit(*limit)
         raise ServiceError(401, "wrong email or password", {"password": ["wrong email or password"]})
     lifetime = timedelta(hours=current_app.config["HWTRIAL_SESSION_HOURS"])
     secret = sessions.open_session(session, lifetime, user=user)
@@ -64,6 +74,7 @@ def participant_start():
         set_pre_session_cookie(response)
         return response
     check_csrf()
+    throttle.attempt("entry", "HWTRIAL_ENTRY_LIMIT_ADDRESS", throttle.client_address())
     config = current_app.config
     try:
         _participant, secret = sessions.exchange_link(

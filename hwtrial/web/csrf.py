@@ -51,7 +51,9 @@ def check_csrf() -> None:
 
 
 def set_pre_session_cookie(response) -> None:
+    from .headers import secure_cookies
+
     nonce = g.get("hwtrial_csrf_nonce")
     if nonce:
         response.set_cookie(PRE_SESSION_COOKIE, nonce, httponly=True, samesite="Lax",
-                            secure=request.is_secure)
+                            secure=secure_cookies())

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from ..auth.load import current_principal, page_row
+from ..auth.load import SESSION_COOKIE, current_principal, page_row
 from ..errors import ServiceError
 from ..extensions import get_session
 from ..models import Participant, Study, utcnow
@@ -105,6 +105,8 @@ def consent():
 @bp.route("/questionnaires/<timepoint>/<instrument>", methods=["GET", "POST"])
 def questionnaire(timepoint: str, instrument: str):
     ctx, session = _ctx(), get_session()
+    if not ctx.consented:  # nothing is asked (or stored, see participant_guard) before consent
+        return redirect(url_for(".consent"))
     inst = questionnaires.instrument(ctx.definition, instrument)
     if request.method == "GET":
         return _render("questionnaire.html", ctx, inst=inst, timepoint=timepoint, answers={}, errors={})
@@ -199,4 +201,8 @@ def leave():
     reason = request.form.get("reason", "").strip() or "left from the participant pages"
     withdrawal.self_withdraw(get_session(), ctx.participant, reason=reason[:2000],
                              data_use_withdrawn=request.form.get("remove_data") == "yes")
-    return redirect(url_for(".home"))
+    # Withdrawal ended this session too: answer with the farewell page, not a redirect.
+    body, status = _render("withdrawn.html", ctx)
+    response = current_app.make_response((body, status))
+    response.delete_cookie(SESSION_COOKIE)
+    return response

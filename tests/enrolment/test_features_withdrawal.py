@@ -93,3 +93,14 @@ def test_demo_enrolment_link(app, load_study, session):
     link = demo_enrolment(session, study, "http://demo.example")
     session.commit()
     assert link.startswith("http://demo.example/p/start?token=")
+
+
+def test_withdrawn_participant_has_no_active_features(client, load_study, coord, session):
+    """Regression: host apps kept reminding withdrawn participants (features still answered)."""
+    load_study("reminder-rct")
+    p = rct(client, coord).json
+    base = f"/api/v1/studies/reminder-rct/participants/{p['id']}"
+    assert client.post(base + "/withdraw", json={"reason": "asked to"}, headers=coord).status_code == 200
+    answer = client.get(base + "/features", headers=coord)
+    assert answer.status_code == 200 and answer.json == {"status": "withdrawn"}
+    assert session.scalar(sa.select(sa.func.count()).select_from(FeatureExposure)) == 0

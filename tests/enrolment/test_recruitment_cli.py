@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -11,36 +12,119 @@ from hwtrial.models import Allocation, AuditEntry, Participant
 
 from .helpers import rct
 
-ENTRY = "/r/reminder-rct?PROLIFIC_PID=pp-1&STUDY_ID=s-9&SESSION_ID=x-1"
+STRATA = "&site=online&severity=severe"
 
 
-def test_prolific_entry_enrols_once_and_signs_in(client, load_study, session):
+def entry(app, study="reminder-rct", pid="pp-1", session_id="x-1", token=None):
+    """The Prolific study URL with the platform's placeholders filled in."""
+    from hwtrial.services.recruitment import entry_token
+    from hwtrial.services.studies import get_study
+
+    with app.app_context():
+        session = app.extensions["hwtrial"].db.session
+        token = token if token is not None else entry_token(get_study(session, None, study))
+    return f"/r/{study}?PROLIFIC_PID={pid}&STUDY_ID=s-9&SESSION_ID={session_id}&entry={token}"
+
+
+def csrf_from(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def enter(client, url):
+    """GET the Continue page, then POST its form (as the participant's browser does)."""
+    page = client.get(url)
+    if page.status_code != 200:
+        return page
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.get_data(as_text=True)))
+    return client.post(url.split("?")[0], data=fields)
+
+
+def test_prolific_entry_enrols_once_and_signs_in(app, client, load_study):
+    # No ``session`` fixture: its app context would carry ``g`` from one request to the next.
     load_study("reminder-rct")
-    missing = client.get(ENTRY)
+    missing = client.get(entry(app))
     assert missing.status_code == 422
     assert b"strata.site" in missing.data and b"strata.severity" in missing.data
-    first = client.get(ENTRY + "&site=online&severity=severe")
+    page = client.get(entry(app) + STRATA)
+    # GET never signs in (login CSRF): it only offers the Continue form.
+    assert page.status_code == 200 and "hwtrial_session" not in page.headers.get("Set-Cookie", "")
+    first = enter(client, entry(app) + STRATA)
     assert first.status_code == 302 and first.headers["Location"].endswith("/p/")
     assert "hwtrial_session" in first.headers.get("Set-Cookie", "")
     home = client.get("/p/")  # signed in: the participant app answers (next step: consent)
     assert home.status_code == 200 or "/p/consent" in home.headers["Location"]
-    again = client.get(ENTRY.replace("x-1", "x-2") + "&site=online&severity=severe")
+    again = enter(app.test_client(), entry(app) + STRATA)  # another browser, same Prolific submission
     assert again.status_code == 302
-    [p] = session.scalars(sa.select(Participant)).all()
+    with app.app_context():
+        [p] = app.extensions["hwtrial"].db.session.scalars(sa.select(Participant)).all()
     assert (p.external_id, p.source, p.source_info["study_id"]) == ("pp-1", "prolific", "s-9")
     done = client.get("/p/complete")
     assert done.status_code == 302
     assert done.headers["Location"] == "https://app.prolific.com/submissions/complete?cc=C1A2B3C4"
 
 
-def test_prolific_entry_needs_the_pid(client, load_study):
+def test_prolific_entry_needs_the_pid(app, client, load_study):
     load_study("reminder-rct")
-    assert client.get("/r/reminder-rct?site=online&severity=severe").status_code == 422
+    assert client.get(entry(app, pid="") + STRATA).status_code == 422
+    assert client.get(entry(app, session_id="") + STRATA).status_code == 422
 
 
-def test_completion_needs_a_participant(client, load_study):
+def test_post_without_csrf_signs_nobody_in(app, client, load_study):
     load_study("reminder-rct")
-    assert client.get("/p/complete").status_code == 401
+    url = entry(app) + STRATA
+    forged = client.post(url)
+    assert forged.status_code == 400 and "hwtrial_session" not in forged.headers.get("Set-Cookie", "")
+    with app.app_context():
+        assert app.extensions["hwtrial"].db.session.scalar(sa.select(sa.func.count()).select_from(Participant)) == 0
+
+
+def test_entry_needs_a_recruitment_section_and_the_token(app, client, load_study):
+    load_study("reminder-rct")
+    load_study("therapist-cluster")  # no recruitment section
+    unknown = client.get("/r/no-such-study?PROLIFIC_PID=a&SESSION_ID=b")
+    assert unknown.status_code == 404
+    for url in (entry(app, study="therapist-cluster", token="x"), entry(app, token="wrong") + STRATA,
+                entry(app, token="") + STRATA):
+        answer = client.get(url)
+        key = url.split("/")[2].split("?")[0]
+        assert answer.status_code == 404
+        assert answer.get_data(as_text=True) == unknown.get_data(as_text=True).replace("no-such-study", key)
+        assert client.post(url.split("?")[0], data={"entry": "x"}).status_code in (400, 404)
+
+
+def test_reentry_needs_the_recorded_session_id(app, client, load_study, make_user, bearer):
+    """Nobody is signed in as an enrolled participant without proof, and refusals look alike."""
+    load_study("reminder-rct")
+    coord = bearer(make_user("coordinator")[1])
+    assert rct(client, coord, "api-enrolled").status_code == 201  # enrolled by the API, not Prolific
+    assert enter(app.test_client(), entry(app, pid="pp-1") + STRATA).status_code == 302
+    attempts = [entry(app, pid="pp-1", session_id="guess") + STRATA,  # existing, no proof
+                entry(app, pid="pp-1", session_id="guess") + "&site=north&severity=mild",  # other strata
+                entry(app, pid="api-enrolled", session_id="x-1") + "&site=north&severity=mild"]
+    answers = []
+    for url in attempts:
+        browser = app.test_client()
+        answer = enter(browser, url)
+        assert answer.status_code == 403 and "hwtrial_session" not in answer.headers.get("Set-Cookie", "")
+        assert browser.get("/p/").status_code == 401
+        answers.append(answer.get_data(as_text=True))
+    assert len(set(answers)) == 1
+    # The participant's own signed-in browser may come back through the study link.
+    own = app.test_client()
+    assert enter(own, entry(app, pid="pp-2", session_id="y-1") + STRATA).status_code == 302
+    assert enter(own, entry(app, pid="pp-2", session_id="other") + STRATA).status_code == 302
+
+
+def test_cli_prints_the_study_url(app, runner, load_study):
+    load_study("reminder-rct")
+    out = runner.invoke(args=["hwtrial", "recruitment", "url", "reminder-rct", "--base-url", "https://t.example",
+                              "--stratum", "site=online"])
+    assert out.exit_code == 0, out.output
+    url = out.output.strip()
+    assert url.startswith("https://t.example/r/reminder-rct?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}")
+    assert entry(app).split("&entry=")[1] in url and url.endswith("&site=online")
+    load_study("therapist-cluster")
+    assert runner.invoke(args=["hwtrial", "recruitment", "url", "therapist-cluster"]).exit_code != 0
 
 
 @pytest.fixture

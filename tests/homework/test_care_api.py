@@ -14,6 +14,9 @@ from .conftest import csrf, db
 BASE = "/api/v1/studies/reminder-rct"
 
 
+FRAMING_CONSENT = "1"
+
+
 def test_therapist_assigns_and_reviews_own_clients_only(app, client, load_study, make_user, bearer, enrol,
                                                         sign_in):
     load_study("reminder-rct")
@@ -82,7 +85,7 @@ def test_phq9_item_9_raises_an_alert_and_queues_one_email(app, client, load_stud
 
 def test_band_cut_offs_come_from_the_study(app, load_test_study, enrol):
     load_test_study("framing-trial")
-    pid = enrol("framing-trial")
+    pid = enrol("framing-trial", consent={"version": FRAMING_CONSENT, "locale": "en"})
     with app.app_context():
         from hwtrial.models import Participant, Study
 

@@ -12,6 +12,7 @@ from hwtrial.models import Event, FeatureExposure
 from .conftest import db
 
 URL = "/api/v1/studies/reminder-rct/events"
+CONSENT = {"version": "2.1", "locale": "en"}
 
 
 def events(pid, n, *, start=0, instance=None, kind="field_changed"):
@@ -88,7 +89,7 @@ def test_out_of_order_and_late_batches_are_accepted(app, client, host, enrol):
 
 
 def test_participants_post_only_their_own_events(app, client, host, enrol, sign_in, instances):
-    pid, other = enrol("reminder-rct"), enrol("reminder-rct")
+    pid, other = enrol("reminder-rct", consent=CONSENT), enrol("reminder-rct")
     own_instance = instances(pid)[0]["id"]
     their_instance = instances(other)[0]["id"]
     browser = sign_in(pid)
@@ -145,3 +146,14 @@ def test_ingest_is_one_insert_and_one_select_of_ids(app, client, host, enrol):
             assert (seen.count("INSERT"), seen.count("SELECT")) == (1, 1)  # replay: one SELECT
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def test_events_of_withdrawn_participants_are_refused(app, client, host, enrol):
+    """Regression: events were stored for participants who had left the study."""
+    active, gone = enrol("reminder-rct"), enrol("reminder-rct")
+    withdraw = f"/api/v1/studies/reminder-rct/participants/{gone}/withdraw"
+    assert client.post(withdraw, json={"reason": "left", "data_use_withdrawn": True}, headers=host).status_code == 200
+    answer = client.post(URL, json={"events": events(active, 1) + events(gone, 1)}, headers=host)
+    assert answer.status_code == 409
+    assert answer.json["errors"] == {"events[1].participant": ["withdrawn from the study"]}
+    assert stored(app) == []

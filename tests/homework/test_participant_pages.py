@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from hwtrial.models import (
@@ -20,6 +21,7 @@ from .conftest import csrf, db
 GOOD = {"situation": "Meeting at work", "automatic_thought": "They think I am useless",
         "emotion": "anxious", "intensity": "80", "balanced_thought": "One comment is not a verdict",
         "rerated_intensity": "40"}
+PHQ9_OK = {f"phq9_{i}": "1" for i in range(1, 10)} | {"phq9_9": "0"}
 
 
 def answer_baseline(client) -> None:
@@ -207,10 +209,11 @@ def test_accept_language_when_the_record_has_no_locale(app, load_study, enrol, s
 def test_withdrawn_participant_has_no_tasks(app, load_study, enrol, sign_in, shift_past, instances):
     pid, client = started(load_study, enrol, sign_in, shift_past)
     iid = first_open(instances, pid)
-    assert client.post("/p/leave", data={"csrf_token": csrf(client, "/p/leave"), "reason": "too busy"}
-                       ).status_code == 302
-    assert "You have left the study" in client.get("/p/").get_data(as_text=True)
-    assert client.get(f"/p/tasks/{iid}").status_code == 404
+    left = client.post("/p/leave", data={"csrf_token": csrf(client, "/p/leave"), "reason": "too busy"})
+    assert left.status_code == 200 and "You have left the study" in left.get_data(as_text=True)
+    # Leaving ended the session: nothing more can be read or stored with it.
+    assert client.get("/p/").status_code == 401
+    assert client.get(f"/p/tasks/{iid}").status_code == 401
     with app.app_context():
         assert db(app).get(Participant, pid).status == "withdrawn"
         assert db(app).scalar(sa.select(sa.func.count()).select_from(HomeworkInstance).where(
@@ -228,3 +231,79 @@ def test_tasks_wait_for_consent(load_study, enrol, sign_in, shift_past, instance
     answer = client.get(f"/p/tasks/{iid}")
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/p/consent")
     assert next(r for r in instances(pid) if r["id"] == iid)["opened_at"] is None
+
+
+def test_withdrawal_revokes_sessions_and_links(app, client, load_study, enrol, sign_in, shift_past,
+                                               instances, make_user, bearer):
+    """Regression: after withdrawal the link still exchanged and old sessions still stored answers."""
+    from hwtrial.services.enrolment import participant_link
+
+    pid, browser = started(load_study, enrol, sign_in, shift_past)
+    iid = first_open(instances, pid)
+    with app.test_request_context():
+        token = participant_link(db(app).get(Participant, pid)).split("token=")[1]
+        db(app).rollback()
+    form = {"csrf_token": csrf(browser, f"/p/tasks/{iid}"), **GOOD}
+    coord = bearer(make_user("coordinator")[1])
+    url = f"/api/v1/studies/reminder-rct/participants/{pid}/withdraw"
+    assert client.post(url, json={"reason": "asked to", "data_use_withdrawn": True}, headers=coord).status_code == 200
+    assert browser.post(f"/p/tasks/{iid}", data=form).status_code == 401
+    assert browser.post(f"/p/tasks/{iid}/draft", data=form).status_code == 401
+    fresh = app.test_client()
+    page = fresh.get(f"/p/start?token={token}")
+    assert fresh.post("/p/start", data={"token": token, "csrf_token": csrf_from_page(page)}).status_code == 403
+    assert next(r for r in instances(pid) if r["id"] == iid)["state"] == "expired"
+    with app.app_context():
+        assert db(app).get(Participant, pid).link_generation == 1
+
+
+def csrf_from_page(page) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def test_one_guard_refuses_every_write_of_a_withdrawn_participant(app, load_study, enrol):
+    """Even with a session that somehow survived, the services store nothing after withdrawal."""
+    from hwtrial.errors import ServiceError
+    from hwtrial.models import HomeworkInstance, Study, utcnow
+    from hwtrial.services import participant_flow, questionnaires, withdrawal
+
+    load_study("reminder-rct")
+    pid = enrol("reminder-rct", consent={"version": "2.1", "locale": "en"})
+    with app.app_context():
+        session = db(app)
+        participant, study = session.get(Participant, pid), session.scalar(sa.select(Study))
+        instance = session.scalar(sa.select(HomeworkInstance).where(HomeworkInstance.participant_id == pid))
+        withdrawal.withdraw(session, "test", study, participant, reason="left")
+        writes = [lambda: questionnaires.submit(session, participant, study, "baseline", "phq9", PHQ9_OK, utcnow()),
+                  lambda: participant_flow.save_draft(session, participant, instance, GOOD, utcnow()),
+                  lambda: participant_flow.submit(session, participant, instance, GOOD, utcnow()),
+                  lambda: participant_flow.give_consent(session, participant, "en", utcnow())]
+        for write in writes:
+            with pytest.raises(ServiceError) as refused:
+                write()
+            assert refused.value.status == 409
+
+
+def test_questionnaires_wait_for_consent(app, load_study, enrol, sign_in):
+    """Regression: questionnaire answers were stored before consent (only the task view checked)."""
+    from hwtrial.errors import ServiceError
+    from hwtrial.models import Study, utcnow
+    from hwtrial.services import questionnaires
+
+    load_study("reminder-rct")
+    pid = enrol("reminder-rct")
+    client = sign_in(pid)
+    url = "/p/questionnaires/baseline/phq9"
+    token = csrf(client, "/p/consent")
+    for answer in (client.get(url), client.post(url, data={"csrf_token": token, **PHQ9_OK})):
+        assert answer.status_code == 302 and answer.headers["Location"].endswith("/p/consent")
+    events = client.post("/api/v1/studies/reminder-rct/events", json={"events": [
+        {"id": "e-1", "type": "opened", "client_time": "2026-03-01T09:00:00Z"}]})
+    assert events.status_code == 403
+    with app.app_context():
+        session = db(app)
+        assert session.scalar(sa.select(sa.func.count()).select_from(QuestionnaireResponse)) == 0
+        participant, study = session.get(Participant, pid), session.scalar(sa.select(Study))
+        with pytest.raises(ServiceError) as refused:
+            questionnaires.submit(session, participant, study, "baseline", "phq9", PHQ9_OK, utcnow())
+        assert refused.value.status == 403

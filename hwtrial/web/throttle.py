@@ -1,0 +1,66 @@
+"""Throttling of sign-in, link exchange and recruitment entry (the ``limits`` library).
+
+Counters live in Redis when ``HWTRIAL_RATELIMIT_STORAGE_URL`` names one (shared by every
+gunicorn worker and host), else in this process's memory. A refused request answers 429
+with ``Retry-After`` (set by :mod:`.headers` from ``g.hwtrial_retry_after``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from flask import current_app, g, request
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from ..errors import ServiceError
+
+_KEY = "hwtrial.throttle"
+
+
+def _limiter() -> MovingWindowRateLimiter:
+    app = current_app._get_current_object()
+    limiter = app.extensions.get(_KEY)
+    if limiter is None:
+        url = app.config["HWTRIAL_RATELIMIT_STORAGE_URL"] or "memory://"
+        # The prefix may be set per app (tests keep their keys apart in a shared Redis).
+        prefix = app.extensions.get(_KEY + ".prefix", "hwtrial")
+        options = {"key_prefix": prefix} if url.startswith(("redis://", "rediss://")) else {}
+        limiter = app.extensions[_KEY] = MovingWindowRateLimiter(storage_from_string(url, **options))
+    return limiter
+
+
+def client_address() -> str:
+    """The client's address as the WSGI server sees it (behind a proxy: configure ProxyFix)."""
+    return request.remote_addr or "unknown"
+
+
+def _ident(value: str) -> str:
+    # Hashed so that emails and addresses are not stored in the clear in the counter store.
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def check(kind: str, limit_key: str, value: str) -> None:
+    """429 when ``value`` (an address or account) has used up the ``limit_key`` setting's limit."""
+    item = parse(current_app.config[limit_key])
+    limiter = _limiter()
+    if limiter.test(item, kind, _ident(value)):
+        return
+    reset = limiter.get_window_stats(item, kind, _ident(value)).reset_time
+    g.hwtrial_retry_after = max(1, math.ceil(reset - time.time()))
+    raise ServiceError(429, "too many attempts; please wait and try again",
+                       {"_schema": [f"retry after {g.hwtrial_retry_after} seconds"]})
+
+
+def hit(kind: str, limit_key: str, value: str) -> None:
+    """Count one attempt (for sign-in: one failure) against ``value``."""
+    _limiter().hit(parse(current_app.config[limit_key]), kind, _ident(value))
+
+
+def attempt(kind: str, limit_key: str, value: str) -> None:
+    """Check, then count: for routes where every request counts."""
+    check(kind, limit_key, value)
+    hit(kind, limit_key, value)

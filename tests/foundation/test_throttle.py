@@ -1,0 +1,108 @@
+"""Sign-in throttling (per account and per address, 429 with Retry-After), the same work for
+unknown emails, and limits on the link exchange; in memory and in a real Redis."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from tests.conftest import REDIS_URL
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app_config():
+    return {"HWTRIAL_LOGIN_LIMIT_ACCOUNT": "3 per minute", "HWTRIAL_LOGIN_LIMIT_ADDRESS": "5 per minute",
+            "HWTRIAL_ENTRY_LIMIT_ADDRESS": "2 per minute"}
+
+
+def login(client, email, password, address="10.0.0.1"):
+    env = {"REMOTE_ADDR": address}
+    page = client.get("/login", environ_base=env)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
+                       environ_base=env)
+
+
+def assert_throttled(answer):
+    assert answer.status_code == 429
+    assert 0 < int(answer.headers["Retry-After"]) <= 60
+
+
+def test_failures_lock_the_account_from_any_address(client, make_user):
+    make_user("coordinator", email="c@test.example", password=PASSWORD)
+    for i in range(3):
+        assert login(client, "c@test.example", "wrong", address=f"10.0.1.{i}").status_code == 401
+    # Even the right password is refused now, from yet another address.
+    assert_throttled(login(client, "c@test.example", PASSWORD, address="10.0.1.9"))
+    make_user("coordinator", email="other@test.example", password=PASSWORD)
+    assert login(client, "other@test.example", PASSWORD, address="10.0.1.9").status_code == 302
+
+
+def test_failures_lock_the_address_across_accounts(client, make_user):
+    make_user("coordinator", email="c@test.example", password=PASSWORD)
+    for i in range(5):  # unknown emails count like known ones
+        assert login(client, f"nobody-{i}@test.example", "wrong").status_code == 401
+    assert_throttled(login(client, "c@test.example", PASSWORD))
+    assert login(client, "c@test.example", PASSWORD, address="10.0.0.2").status_code == 302
+
+
+def test_unknown_email_checks_a_password_hash_too(client, make_user, monkeypatch):
+    """Constant work: the unknown-email path runs the same scrypt check as a real account."""
+    import werkzeug.security
+
+    from hwtrial.services import users
+
+    calls = []
+
+    def counting(pwhash, password):
+        calls.append(pwhash.split("$")[0])
+        return werkzeug.security.check_password_hash(pwhash, password)
+
+    monkeypatch.setattr(users, "check_password_hash", counting)
+    make_user("coordinator", email="c@test.example", password=PASSWORD)
+    assert login(client, "c@test.example", "wrong").status_code == 401
+    assert login(client, "unknown@test.example", "wrong").status_code == 401
+    assert len(calls) == 2 and calls[0] == calls[1] and calls[0].startswith("scrypt")
+
+
+def test_link_exchange_is_limited_per_address(client):
+    def exchange(address):
+        env = {"REMOTE_ADDR": address}
+        page = client.get("/p/start?token=forged", environ_base=env)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+        return client.post("/p/start", data={"token": "forged", "csrf_token": token}, environ_base=env)
+
+    assert [exchange("10.0.2.1").status_code for _ in range(2)] == [403, 403]
+    assert_throttled(exchange("10.0.2.1"))
+    assert exchange("10.0.2.2").status_code == 403
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="HWTRIAL_TEST_REDIS_URL not set")
+def test_counters_live_in_redis(app_config, database_url, make_user):
+    """Two app instances (two workers) share the counters through Redis."""
+    import redis
+
+    from tests.conftest import make_app
+
+    url = REDIS_URL.rsplit("/", 1)[0] + "/5"  # a database of our own, never the shared /15
+    prefix = f"hwtrial-test-{uuid.uuid4().hex[:8]}"
+    config = {**app_config, "HWTRIAL_RATELIMIT_STORAGE_URL": url}
+    first, second = make_app(database_url, **config), make_app(database_url, **config)
+    for app in (first, second):
+        app.extensions["hwtrial.throttle.prefix"] = prefix
+    make_user("coordinator", email="r@test.example", password=PASSWORD)
+    email = f"r-{prefix}@test.example"  # unique per run: earlier runs' counters cannot interfere
+    try:
+        for client in (first.test_client(), second.test_client(), first.test_client()):
+            assert login(client, email, "wrong", address="10.0.3.1").status_code == 401
+        assert_throttled(login(second.test_client(), email, "wrong", address="10.0.3.2"))
+        keys = redis.Redis.from_url(url).keys(f"{prefix}*")
+        assert keys
+    finally:
+        store = redis.Redis.from_url(url)
+        for key in store.scan_iter(f"{prefix}*"):
+            store.delete(key)

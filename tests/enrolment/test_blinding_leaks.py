@@ -31,6 +31,17 @@ def _db(app):
     return app.extensions["hwtrial"].db.session
 
 
+def _advance_sequences(session) -> None:
+    """Rows inserted with explicit ids leave PostgreSQL's id sequences behind: move them on."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for model in (Participant, HomeworkInstance):
+        table = model.__tablename__
+        session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                f"(SELECT MAX(id) FROM {table}))"))
+    session.commit()
+
+
 def _world(app, client, load_study, make_user, bearer, name):
     """The study with 40 generated participants and two enrolled through the API (with links).
 
@@ -65,6 +76,7 @@ def _world(app, client, load_study, make_user, bearer, name):
         for row in data.allocations:
             row["sequence_no"] += 100  # after the two enrolled through the API
         insert(session, data)
+        _advance_sequences(session)
         rows = session.scalars(sa.select(HomeworkInstance).where(HomeworkInstance.participant_id == enrolled[0])
                                .order_by(HomeworkInstance.scheduled_at)).all()
         now = utcnow()

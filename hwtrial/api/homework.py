@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from ..services import homework as service
 from ..services import questionnaires
+from ..services.blinding import homework_for
 from ..services.studies import get_study
 from .common import current_principal, get_session
 
@@ -81,7 +82,8 @@ class ClientHomework(MethodView):
         """One client's homework (a therapist sees only their own clients)."""
         session, principal = get_session(), current_principal()
         study = get_study(session, principal, study_key)
-        return service.list_homework(session, principal, study, participant_id)
+        rows = service.list_homework(session, principal, study, participant_id)
+        return [homework_for(principal, study, row) for row in rows]
 
     @blp.arguments(AssignInSchema)
     @blp.response(201, HomeworkOutSchema)
@@ -98,7 +100,8 @@ class HomeworkList(MethodView):
     def get(self, study_key):
         """Homework of the caller's clients (therapists) or of everyone (coordinators)."""
         session, principal = get_session(), current_principal()
-        return service.list_homework(session, principal, get_study(session, principal, study_key))
+        study = get_study(session, principal, study_key)
+        return [homework_for(principal, study, row) for row in service.list_homework(session, principal, study)]
 
 
 @blp.route("/<study_key>/homework/<int:instance_id>/review")

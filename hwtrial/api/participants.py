@@ -38,11 +38,11 @@ class EnrolInSchema(ma.Schema):
 
 class ParticipantOutSchema(ma.Schema):
     id = ma.fields.Integer()
-    external_id = ma.fields.String()
+    external_id = ma.fields.String(metadata={"description": "admins and coordinators only"})
     arm = ma.fields.String(metadata={"description": "arm key, or the arm code for blinded callers"})
     arm_code = ma.fields.String()
-    features = ma.fields.Dict()
-    link = ma.fields.String()
+    features = ma.fields.Dict(metadata={"description": "only for callers who may see arms"})
+    link = ma.fields.String(metadata={"description": "sign-in link: only in the enrolment answer"})
     enrolled_at = ma.fields.String()
     stratum = ma.fields.String()
     status = ma.fields.String()
@@ -55,6 +55,18 @@ class UnblindReasonInSchema(ma.Schema):
 
 class WithdrawalInSchema(UnblindReasonInSchema):
     data_use_withdrawn = ma.fields.Boolean(load_default=False)
+
+
+class LinkReissueInSchema(ma.Schema):
+    reason = ma.fields.String(load_default="")
+
+
+class LinkReissueOutSchema(ma.Schema):
+    participant_id = ma.fields.Integer()
+    link = ma.fields.String()
+    link_generation = ma.fields.Integer()
+    issued_at = ma.fields.DateTime()
+    expires_at = ma.fields.DateTime()
 
 
 class EmergencyUnblindOutSchema(ma.Schema):
@@ -88,7 +100,7 @@ class ParticipantList(MethodView):
         session, principal, study = _load(study_key)
         enrolment.require_enrol_right(principal)
         done = enrolment.enrol(session, principal, study, body)
-        view = enrolment.participant_view(principal, study, done.participant)
+        view = enrolment.participant_view(principal, study, done.participant, with_link=True)
         return view, (201 if done.created else 200)
 
 
@@ -98,6 +110,16 @@ class ParticipantItem(MethodView):
     def get(self, study_key, participant_id):
         _session, principal, study, participant = _load(study_key, participant_id)
         return enrolment.participant_view(principal, study, participant)
+
+
+@blp.route("/<study_key>/participants/<int:participant_id>/link")
+class ParticipantLink(MethodView):
+    @blp.arguments(LinkReissueInSchema)
+    @blp.response(201, LinkReissueOutSchema)
+    def post(self, body, study_key, participant_id):
+        """A new sign-in link; every earlier link and the participant's open sessions are revoked."""
+        session, principal, study, participant = _load(study_key, participant_id)
+        return enrolment.reissue_link(session, principal, study, participant, body["reason"])
 
 
 @blp.route("/<study_key>/participants/<int:participant_id>/features")

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from ..errors import ServiceError
 from ..services import studies as service
-from ..services.blinding import can_see_arms
+from ..services.blinding import can_see_arms, definition_for
 from ..studydef import StudyDefinitionError, load_study_data, load_study_text, problems_as_errors
 from .common import current_principal, get_session
 
@@ -59,7 +59,8 @@ class StudyOutSchema(ma.Schema):
         return [{"code": arm.get("code")} for arm in arms]  # blinded: codes only
 
     def _definition(self, study):
-        return study.definition if can_see_arms(current_principal(), study) else None
+        # Blinded callers get the plan without arm names, features or framed texts.
+        return definition_for(current_principal(), study)
 
 
 class ValidationOutSchema(ma.Schema):

@@ -70,6 +70,7 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_participants.ParticipantList POST": HOST,
     "hwtrial_participants.ParticipantItem": STAFF,
     "hwtrial_participants.ParticipantFeatures": HOST,
+    "hwtrial_participants.ParticipantLink": HOST,  # revokes old links, issues a new one
     "hwtrial_participants.ParticipantUnblind": UNBLINDING,  # service: coordinator or may_unblind
     "hwtrial_participants.ParticipantWithdraw": COORDINATION,
     # allocation list and study-level unblinding; service: the unblinding right

@@ -1,4 +1,9 @@
-"""Who may see arm keys; emergency and study-level unblinding; the allocation-list export."""
+"""Who may see arm keys; emergency and study-level unblinding; the allocation-list export.
+
+Blinding is a property of every field a blinded caller receives, not only of ``arm``:
+features, framed texts, client self-reviews and the definition's arm and factor names all
+tell arms apart, and are removed or replaced by codes here (see README, Roles).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..auth.principal import Principal
 from ..errors import ServiceError
 from ..models import Allocation, Participant, Study, UnblindingRequest, utcnow
+from ..studydef.blind import blind_definition
 from . import audit
 from .allocation import design_of
 
@@ -33,6 +39,55 @@ def can_see_arms(principal: Principal, study: Study) -> bool:
 def arm_for(principal: Principal, study: Study, arm: dict) -> str:
     """What this caller is shown as the arm: its key, or its code when blinded."""
     return arm["key"] if can_see_arms(principal, study) else arm["code"]
+
+
+def sees_external_ids(principal: Principal) -> bool:
+    """The host platform's ids: only for those who enrol and coordinate (admins, coordinators)."""
+    return principal.is_staff and principal.role in ("admin", "coordinator")
+
+
+def arm_codes(study: Study) -> dict[str, str]:
+    """Arm key to its blinded code."""
+    return {arm["key"]: arm["code"] for arm in study.definition.get("arms", [])}
+
+
+def definition_for(principal: Principal, study: Study) -> dict[str, Any]:
+    """The stored definition, or its blinded form (:func:`blind_definition`)."""
+    if can_see_arms(principal, study):
+        return study.definition
+    return blind_definition(study.definition, arm_codes(study))
+
+
+#: Metrics of a self-review, as they are for an instance nobody reviewed.
+_UNREVIEWED_METRICS = {"self_review_words": 0, "usefulness_rated": False, "self_review_depth": 0}
+
+
+class _WithoutSelfReview:
+    """A homework instance seen without the client's own self-review.
+
+    Clients self-review only in arms with the self-review feature, so a blinded therapist
+    who saw it would know the arm. A therapist's own review is shown: any arm may have one.
+    """
+
+    self_review = reviewer_role = reviewed_at = None
+
+    def __init__(self, instance):
+        self._instance = instance
+
+    def __getattr__(self, name):
+        return getattr(self._instance, name)
+
+    @property
+    def metrics(self):
+        metrics = self._instance.metrics
+        return None if metrics is None else {**metrics, **_UNREVIEWED_METRICS}
+
+
+def homework_for(principal: Principal, study: Study, instance):
+    """``instance`` as this caller may see it (see :class:`_WithoutSelfReview`)."""
+    if instance.reviewer_role != "client" or can_see_arms(principal, study):
+        return instance
+    return _WithoutSelfReview(instance)
 
 
 def _require_right(principal: Principal) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ..auth.links import make_link_token
 from ..auth.principal import Principal
 from ..errors import ServiceError
-from ..models import ConsentRecord, Participant, Study, User, utcnow
+from ..models import ConsentRecord, Participant, Study, User, WebSession, utcnow
 from . import audit, blinding
 from .allocation import StudyDesign, allocate, design_of
 from .homework import generate_instances
@@ -187,18 +187,29 @@ def _consent(design: StudyDesign, consent: dict | None, locale: str) -> dict | N
 
 
 def participant_view(principal: Principal, study: Study, participant: Participant,
-                     design: StudyDesign | None = None) -> dict[str, Any]:
-    """The enrolment answer: arm key for callers who may see arms, else the arm code."""
+                     design: StudyDesign | None = None, *, with_link: bool = False) -> dict[str, Any]:
+    """One participant as this caller may see them.
+
+    Arm key and features only for callers who may see arms (else the arm code alone: the
+    features name the arm); ``external_id`` only for those who enrol and coordinate;
+    the sign-in ``link`` only with ``with_link`` (the enrolment answer), since whoever
+    holds it can sign in as the participant.
+    """
     design = design or design_of(study)
     row = participant.allocation
     arm = design.arms[row.arm_key]
-    return {
-        "id": participant.id, "external_id": participant.external_id,
-        "arm": blinding.arm_for(principal, study, arm), "arm_code": arm["code"],
-        "features": arm["features"], "link": participant_link(participant),
+    view = {
+        "id": participant.id, "arm": blinding.arm_for(principal, study, arm), "arm_code": arm["code"],
         "enrolled_at": participant.enrolled_at.isoformat(), "stratum": row.stratum_key,
         "status": participant.status, "cluster": participant.cluster_key,
     }
+    if blinding.can_see_arms(principal, study):
+        view["features"] = arm["features"]
+    if blinding.sees_external_ids(principal):
+        view["external_id"] = participant.external_id
+    if with_link:
+        view["link"] = participant_link(participant)
+    return view
 
 
 def demo_enrolment(session: Session, study: Study, base_url: str) -> str:
@@ -235,18 +246,46 @@ def list_participants(session: Session, principal: Principal, study: Study) -> l
     return list(session.scalars(query))
 
 
-def participant_link(participant: Participant, base_url: str | None = None) -> str:
-    """The participant's access link, signed as of enrolment so a replay answers identically.
+def participant_link(participant: Participant, base_url: str | None = None,
+                     issued_at: datetime | None = None) -> str:
+    """The participant's access link, signed as of ``issued_at`` (default: enrolment).
 
-    Stamped with ``enrolled_at``, the link is part of the stored answer; it expires
-    ``HWTRIAL_PARTICIPANT_LINK_DAYS`` after enrolment, like a link issued then.
+    Stamped with ``enrolled_at``, the link is part of the stored enrolment answer, so a
+    replay answers identically; it expires ``HWTRIAL_PARTICIPANT_LINK_DAYS`` after
+    enrolment, like a link issued then. :func:`reissue_link` stamps the time of issue.
     """
     config = current_app.config
     token = make_link_token(config["HWTRIAL_SECRET_KEY"], participant.id,
-                            participant.link_generation, issued_at=participant.enrolled_at)
+                            participant.link_generation, issued_at=issued_at or participant.enrolled_at)
     root = (base_url or config["HWTRIAL_PUBLIC_URL"] or _request_root()).rstrip("/")
     prefix = current_app.extensions["hwtrial"].url_prefix
     return f"{root}{prefix}/p/start?token={token}"
+
+
+def reissue_link(session: Session, principal: Principal, study: Study, participant: Participant,
+                 reason: str = "") -> dict[str, Any]:
+    """Revoke every link issued so far (and the sessions opened with them); return a new one.
+
+    For a lost or leaked link: bumping ``link_generation`` makes old links fail as
+    ``revoked``, and the participant's open browser sessions end, so whoever used a leaked
+    link is signed out too. The new link is valid ``HWTRIAL_PARTICIPANT_LINK_DAYS`` from now.
+    """
+    require_enrol_right(principal)
+    now = utcnow()
+    participant.link_generation += 1
+    closed = session.execute(
+        sa.update(WebSession).where(WebSession.participant_id == participant.id,
+                                    WebSession.revoked_at.is_(None))
+        .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount or 0
+    session.flush()
+    audit.record(session, actor=principal.actor, action="participant.link_reissue",
+                 target=f"participant:{participant.id}", study_key=study.key,
+                 after={"link_generation": participant.link_generation, "sessions_closed": closed},
+                 reason=reason.strip() or None)
+    days = current_app.config["HWTRIAL_PARTICIPANT_LINK_DAYS"]
+    return {"participant_id": participant.id, "link": participant_link(participant, issued_at=now),
+            "link_generation": participant.link_generation, "issued_at": now,
+            "expires_at": now + timedelta(days=days)}
 
 
 def _request_root() -> str:

@@ -102,7 +102,11 @@ def test_blinded_roles_see_codes_only(client, make_user, bearer, load_study):
     statistician = bearer(make_user("statistician")[1])
     body = client.get("/api/v1/studies/reminder-rct", headers=statistician).get_json()
     assert body["arms"] == [{"code": "A"}, {"code": "B"}]
-    assert body["definition"] is None
+    # The plan without arm names or features (tests/enrolment/test_blinding_leaks.py has the rest).
+    definition = body["definition"]
+    assert definition["arms"] == [{"code": "A", "ratio": 1}, {"code": "B", "ratio": 1}]
+    assert definition["analysis"]["primary"]["instrument"] == "phq9"
+    assert "reminders" not in str(definition["arms"])
 
 
 def test_token_scoped_to_other_study_sees_404(client, make_user, bearer, load_study, app):

@@ -13,7 +13,7 @@ saving; a time that does not exist on a spring-forward day is sent gap-length la
 its first occurrence: one send, never two, never none. A fixed time inside quiet hours is not
 sent (the coordinator chose a time the participant asked not to be disturbed at); a relative
 reminder that falls in quiet hours moves to their end, if the task is still open then.
-``max_per_day`` keeps the earliest reminders of a local day. The clock is an argument.
+``availability.max_per_day`` keeps the earliest reminders of a local day. The clock is an argument.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def plan_reminders(policy: Mapping[str, Any], tasks: Sequence[TaskWindow], tz: s
     planned = _fixed_times(policy, open_tasks, zi, quiet, start, end)
     planned += _relative_to_due(policy, open_tasks, tz, quiet, start, end)
     planned.sort(key=lambda r: (r.send_at, r.slot))
-    return _cap_per_day(planned, zi, policy.get("max_per_day"))
+    return _cap_per_day(planned, zi, (policy.get("availability") or {}).get("max_per_day"))
 
 
 def _local(at: datetime, zi) -> str:

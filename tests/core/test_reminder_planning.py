@@ -97,7 +97,7 @@ def test_no_reminder_for_a_submitted_task_or_outside_any_window():
 def test_max_per_day_keeps_the_earliest_and_other_policies_plan_nothing():
     tz = "Europe/London"
     start = local(tz, date(2026, 6, 1), "00:00")
-    policy = {"policy": "fixed", "times": ["09:00", "13:00", "17:00"], "max_per_day": 2}
+    policy = {"policy": "fixed", "times": ["09:00", "13:00", "17:00"], "availability": {"max_per_day": 2}}
     plan = plan_reminders(policy, [long_task(start, 2)], tz, start, start + timedelta(days=1))
     assert [r.local_time[11:16] for r in plan] == ["09:00", "13:00"]
     assert plan_reminders({"policy": "none"}, [long_task(start)], tz, start, start + timedelta(days=3)) == []

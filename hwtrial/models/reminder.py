@@ -26,6 +26,16 @@ class DecisionPoint(Model):
     probability: Mapped[float]
     #: NULL when unavailable (no draw is made).
     treated: Mapped[bool | None]
+    #: The participant's wall time at the decision point (ISO 8601 with offset).
+    local_time: Mapped[str | None] = mapped_column(sa.String(40))
+    #: Day in study (0 = the local day of enrolment): the WCLS analysis's time control.
+    study_day: Mapped[int | None]
+    #: Why the participant was unavailable: quiet_hours, completed_today, daily_maximum,
+    #: no_open_task, missed (no worker ran at the time).
+    unavailable_reason: Mapped[str | None] = mapped_column(sa.String(20))
+    #: When the reminder of a treated point was delivered to its channel, and clicked.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.UniqueConstraint("participant_id", "point_index"),)
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import OutboxMessage, Participant, User
+from ..models import DecisionPoint, OutboxMessage, Participant, User, utcnow
 from .webhooks import send_webhook
 
 SECURITY_MODES = ("none", "starttls", "ssl")
@@ -161,7 +161,7 @@ def make_sender(session: Session, config: Mapping[str, Any]):
     """``send(message)`` for the dispatcher, by the row's channel."""
     smtp = SmtpSettings.from_config(config)
 
-    def send(message: OutboxMessage) -> None:
+    def deliver(message: OutboxMessage) -> None:
         if message.channel == "webhook":
             return send_webhook(session, message, config)
         if message.channel != "email":
@@ -169,5 +169,12 @@ def make_sender(session: Session, config: Mapping[str, Any]):
         if smtp is None:
             raise ChannelNotConfigured("email is not configured: set HWTRIAL_SMTP_HOST")
         send_smtp(smtp, build_email(session, message, config, smtp.mail_from))
+
+    def send(message: OutboxMessage) -> None:
+        deliver(message)
+        if "decision_id" in message.payload:  # the micro-randomisation log records delivery
+            session.execute(sa.update(DecisionPoint).where(
+                DecisionPoint.id == message.payload["decision_id"], DecisionPoint.sent_at.is_(None))
+                .values(sent_at=utcnow()))
 
     return send

@@ -38,6 +38,7 @@ class TaskWindow:
     expire_at: datetime
     #: Submitted tasks get no more reminders.
     submitted: bool = False
+    submitted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -136,3 +137,54 @@ def _cap_per_day(planned: list[PlannedReminder], zi, max_per_day: int | None) ->
             per_day[day] = per_day.get(day, 0) + 1
             kept.append(reminder)
     return kept
+
+
+@dataclass(frozen=True)
+class DecisionTime:
+    """One micro-randomised decision point of a participant."""
+
+    #: ``study day * len(times) + position of the time``: stable, and the seed derivation's input.
+    index: int
+    #: Day in study (0 = the local day of enrolment), the time control of the WCLS analysis.
+    day: int
+    at: datetime
+    local_time: str
+
+
+def decision_times(policy: Mapping[str, Any], tz: str, enrolled_at: datetime,
+                   start: datetime, end: datetime) -> list[DecisionTime]:
+    """The decision points of ``policy["decision_points"]["times"]`` in ``[start, end)``, none
+    before enrolment. Wall times follow :func:`localize` (see the module docstring)."""
+    times = [parse_hhmm(t, "decision_points.times") for t in (policy.get("decision_points") or {}).get("times", [])]
+    zi = zone(tz)
+    first_day = enrolled_at.astimezone(zi).date()
+    day = max(first_day, start.astimezone(zi).date())
+    points = []
+    while day <= end.astimezone(zi).date():
+        for position, at in enumerate(times):
+            when = localize(day, at, zi)
+            if enrolled_at <= when and start <= when < end:
+                study_day = (day - first_day).days
+                points.append(DecisionTime(study_day * len(times) + position, study_day, when, _local(when, zi)))
+        day += timedelta(days=1)
+    return points
+
+
+def availability(policy: Mapping[str, Any], point: DecisionTime, tz: str, tasks: Sequence[TaskWindow],
+                 submitted_today: bool, treated_today: int) -> str | None:
+    """Why the participant is *not* available at ``point`` (no draw is then made), or None.
+
+    Unavailable: in quiet hours; no homework task open; the day's task already done (with
+    ``availability.skip_if_completed_today``); ``availability.max_per_day`` treatments reached.
+    """
+    rules = policy.get("availability") or {}
+    bounds = _quiet(policy.get("quiet_hours"))
+    if bounds and _in_quiet(point.at.astimezone(zone(tz)).time(), *bounds):
+        return "quiet_hours"
+    if rules.get("skip_if_completed_today") and submitted_today:
+        return "completed_today"
+    if rules.get("max_per_day") and treated_today >= rules["max_per_day"]:
+        return "daily_maximum"
+    if _task_at([t for t in tasks if not t.submitted], point.at) is None:
+        return "no_open_task"
+    return None

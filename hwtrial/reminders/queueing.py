@@ -43,11 +43,13 @@ def reminder_policies(definition: Mapping[str, Any]) -> dict[str, dict[str, Any]
 def task_windows(session: Session, participant_ids: list[int], now: datetime) -> dict[int, list[TaskWindow]]:
     rows = session.execute(
         sa.select(HomeworkInstance.participant_id, HomeworkInstance.id, HomeworkInstance.open_at,
-                  HomeworkInstance.due_at, HomeworkInstance.expire_at, HomeworkInstance.state)
+                  HomeworkInstance.due_at, HomeworkInstance.expire_at, HomeworkInstance.state,
+                  HomeworkInstance.submitted_at)
         .where(HomeworkInstance.participant_id.in_(participant_ids), HomeworkInstance.expire_at > now))
     windows: dict[int, list[TaskWindow]] = {}
-    for pid, iid, open_at, due_at, expire_at, state in rows:
-        windows.setdefault(pid, []).append(TaskWindow(iid, open_at, due_at, expire_at, state in FINAL_STATES))
+    for pid, iid, open_at, due_at, expire_at, state, submitted_at in rows:
+        windows.setdefault(pid, []).append(
+            TaskWindow(iid, open_at, due_at, expire_at, state in FINAL_STATES, submitted_at))
     return windows
 
 
@@ -121,6 +123,11 @@ def check_still_applies(session: Session, message: OutboxMessage, now: datetime)
     participant = session.get(Participant, message.participant_id)
     if participant is None or participant.status != "active":
         raise ReminderCancelled("the participant is no longer active")
+    if "decision_id" in message.payload:  # micro-randomised: decided once, sent unless the task is done
+        task = session.get(HomeworkInstance, message.payload["instance_id"])
+        if task is None or task.state in FINAL_STATES or task.expire_at <= now:
+            raise ReminderCancelled("the task was submitted or expired")
+        return participant
     study = session.get(Study, participant.study_id)
     policy = reminder_policies(study.definition).get(
         participant.allocation.arm_key if participant.allocation else None)

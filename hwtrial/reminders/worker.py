@@ -17,6 +17,7 @@ from flask import Flask
 from ..extensions import get_session
 from ..models import utcnow
 from .channels import make_sender
+from .decisions import make_due_decisions
 from .dispatcher import DispatchReport, RetryPolicy, dispatch_due
 from .queueing import queue_reminders
 
@@ -44,7 +45,7 @@ def run_pass(app: Flask, now: datetime | None = None) -> PassReport:
         try:
             expired = homework.expire_due(session, now)
             session.commit()
-            reminders = queue_reminders(session, now)
+            reminders = {**queue_reminders(session, now), **make_due_decisions(session, now)}
             session.commit()
             retry = RetryPolicy(max_attempts=int(app.config["HWTRIAL_OUTBOX_MAX_ATTEMPTS"]))
             report = dispatch_due(session, now, make_sender(session, app.config),

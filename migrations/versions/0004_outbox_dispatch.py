@@ -1,5 +1,6 @@
 """The outbox is delivered: a state per message, a worker's lease, the study and participant a
-message is about; participants get an email address for reminders.
+message is about; participants get an email address for reminders; decision points log their
+local time, study day, why a participant was unavailable, and when the reminder went out.
 
 Messages queued before this revision (safety alerts that were never sent) become ``pending``
 and go out on the dispatcher's first run.
@@ -35,10 +36,19 @@ def upgrade():
         batch.create_index("ix_hwtrial_outbox_participant_id", ["participant_id"])
     with op.batch_alter_table("hwtrial_participant") as batch:
         batch.add_column(sa.Column("email", sa.String(254), nullable=True))
+    with op.batch_alter_table("hwtrial_decision_point") as batch:
+        batch.add_column(sa.Column("local_time", sa.String(40), nullable=True))
+        batch.add_column(sa.Column("study_day", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("unavailable_reason", sa.String(20), nullable=True))
+        batch.add_column(sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("clicked_at", sa.DateTime(timezone=True), nullable=True))
     op.execute("UPDATE hwtrial_outbox SET status = 'sent' WHERE sent_at IS NOT NULL")
 
 
 def downgrade():
+    with op.batch_alter_table("hwtrial_decision_point") as batch:
+        for column in ("clicked_at", "sent_at", "unavailable_reason", "study_day", "local_time"):
+            batch.drop_column(column)
     with op.batch_alter_table("hwtrial_participant") as batch:
         batch.drop_column("email")
     with op.batch_alter_table("hwtrial_outbox") as batch:

@@ -19,6 +19,13 @@ from .principal import ANONYMOUS, Principal
 SESSION_COOKIE = "hwtrial_session"
 DISABLED = Principal(role="disabled")
 LAST_USED_RESOLUTION = timedelta(minutes=5)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _is_api() -> bool:
+    from ..api.errors import is_api_request
+
+    return is_api_request()
 
 
 def principal_from_token(session: Session, secret: str) -> Principal | None:
@@ -95,6 +102,10 @@ def enforce_policy(session: Session) -> None:
     """Load the principal, check the endpoint's policy row (fail closed), then the objects in the URL."""
     principal = resolve_principal(session)
     g.hwtrial_principal = principal
+    if principal.via == "session" and request.method not in SAFE_METHODS and _is_api():
+        from ..web.csrf import check_csrf_header
+
+        check_csrf_header()
     roles = allowed_roles(request.endpoint, request.method)
     if principal.role in roles:
         check_object_access(session, principal, request.view_args or {})

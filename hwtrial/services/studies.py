@@ -22,6 +22,9 @@ LOCKED_PARTS = ("arms", "factors", "fractional", "stratification", "clusters", "
 
 
 def create_study(session: Session, actor: Principal | str, definition: StudyDefinition) -> Study:
+    if isinstance(actor, Principal) and actor.study_keys is not None:
+        # Checked first: a scoped token must not learn (by a 409) which other studies exist.
+        raise ServiceError(403, "a token scoped to studies cannot create studies")
     if session.scalar(sa.select(Study.id).where(Study.key == definition.key)) is not None:
         raise ServiceError(409, f"study {definition.key!r} exists", {"key": ["already exists"]})
     study = Study(key=definition.key, title=definition.title, status="draft", current_version=1,

@@ -70,6 +70,11 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 def issue_token(session: Session, actor: Principal | str, user: User, *, role: str | None = None,
                 study_keys: list[str] | None = None, label: str = "") -> IssuedToken:
     role = role or user.role
+    scope = actor.study_keys if isinstance(actor, Principal) else None
+    if scope is not None and (not study_keys or not set(study_keys) <= scope):
+        # A scoped token must not mint a token wider than itself.
+        raise ServiceError(403, "a token scoped to studies can only issue tokens within its scope",
+                           {"study_keys": [f"a subset of {', '.join(sorted(scope))}"]})
     if role != user.role and user.role != "admin":
         raise ServiceError(422, "token role exceeds the user's role", {"role": [f"must be {user.role}"]})
     if study_keys:

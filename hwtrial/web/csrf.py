@@ -50,6 +50,21 @@ def check_csrf() -> None:
                            {"csrf_token": ["missing or invalid"]})
 
 
+def check_csrf_header() -> None:
+    """Cookie-authenticated API writes: the ``X-CSRF-Token`` header must hold the session's token.
+
+    A cross-site form can send the cookie but cannot set a header (or read the token), so a
+    same-site POST cannot act with a staff member's session. Bearer tokens are not affected.
+    """
+    from ..auth.load import SESSION_COOKIE
+
+    sent = request.headers.get("X-CSRF-Token", "")
+    session_secret = request.cookies.get(SESSION_COOKIE, "")
+    if not sent or not session_secret or not hmac.compare_digest(sent, _sign(session_secret)):
+        raise ServiceError(403, "cookie-authenticated API writes need the X-CSRF-Token header",
+                           {"X-CSRF-Token": ["missing or invalid"]})
+
+
 def set_pre_session_cookie(response) -> None:
     from .headers import secure_cookies
 

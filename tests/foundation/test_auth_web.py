@@ -11,6 +11,7 @@ import pytest
 
 from hwtrial.auth.links import make_link_token
 from hwtrial.models import Participant, Study, StudyVersion
+from tests.conftest import STUDIES
 
 
 def csrf_from(html: str) -> str:
@@ -110,3 +111,15 @@ def test_session_expiry(app, client, make_user, session):
         row.expires_at = utcnow() - timedelta(seconds=1)
     session.commit()
     assert client.get("/staff").status_code == 401
+
+
+def test_staff_cookie_api_writes_need_the_csrf_header(client, make_user):
+    """Regression: a same-site form POST acted through the API with a staff session cookie."""
+    make_user("coordinator", email="c3@test.example", password="correct horse battery")
+    assert login(client, "c3@test.example", "correct horse battery").status_code == 302
+    body = {"yaml": (STUDIES / "reminder-rct.yaml").read_text()}
+    forged = client.post("/api/v1/studies/", json=body)
+    assert forged.status_code == 403 and forged.get_json()["errors"] == {"X-CSRF-Token": ["missing or invalid"]}
+    assert client.get("/api/v1/studies/").status_code == 200  # reads need no header
+    token = csrf_from(client.get("/staff").get_data(as_text=True))
+    assert client.post("/api/v1/studies/", json=body, headers={"X-CSRF-Token": token}).status_code == 201

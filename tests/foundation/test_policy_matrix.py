@@ -102,10 +102,16 @@ def test_every_route_has_a_policy_row(app):
 
 def call(client, method, url, cookie):
     client.delete_cookie("hwtrial_session")
+    headers = {}
     if cookie:
         client.set_cookie("hwtrial_session", cookie)
+        # The page's token, as participant.js sends it (cookie-authenticated API writes need it).
+        from hwtrial.web.csrf import _sign
+
+        with client.application.app_context():
+            headers["X-CSRF-Token"] = _sign(cookie)
     kwargs = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
-    answer = client.open(url, method=method, **kwargs)
+    answer = client.open(url, method=method, headers=headers, **kwargs)
     answer.close()  # static files are streamed from an open file
     return answer
 

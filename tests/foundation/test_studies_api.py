@@ -134,3 +134,36 @@ def test_study_level_unblinding_shows_arms_to_blinded_roles(client, make_user, b
     session.commit()
     body = client.get("/api/v1/studies/reminder-rct", headers=statistician).get_json()
     assert [a["key"] for a in body["arms"]] == ["control", "reminders"]
+
+
+def _scoped(app, make_user, role, keys):
+    from hwtrial.services import users
+
+    user_id, _ = make_user(role)
+    with app.app_context():
+        session = app.extensions["hwtrial"].db.session
+        secret = users.issue_token(session, "test", users.get_user(session, user_id), study_keys=keys).secret
+        session.commit()
+    return secret
+
+
+def test_scoped_token_cannot_create_studies(client, make_user, bearer, load_study, app, study_yaml):
+    """Regression: a token scoped to one study created studies outside its scope."""
+    load_study("factorial-screening")
+    headers = bearer(_scoped(app, make_user, "coordinator", ["factorial-screening"]))
+    answer = client.post("/api/v1/studies/", json={"yaml": study_yaml}, headers=headers)
+    assert answer.status_code == 403
+    load_study("reminder-rct")  # an existing key answers the same (no 409 that tells it exists)
+    assert client.post("/api/v1/studies/", json={"yaml": study_yaml}, headers=headers).status_code == 403
+    assert client.get("/api/v1/studies/", headers=headers).get_json()[0]["key"] == "factorial-screening"
+
+
+def test_scoped_admin_token_cannot_widen_its_scope(client, make_user, bearer, load_study, app):
+    load_study("factorial-screening")
+    load_study("reminder-rct")
+    headers = bearer(_scoped(app, make_user, "admin", ["factorial-screening"]))
+    target, _ = make_user("coordinator")
+    url = f"/api/v1/users/{target}/tokens"
+    assert client.post(url, json={}, headers=headers).status_code == 403  # unscoped
+    assert client.post(url, json={"study_keys": ["reminder-rct"]}, headers=headers).status_code == 403
+    assert client.post(url, json={"study_keys": ["factorial-screening"]}, headers=headers).status_code == 201

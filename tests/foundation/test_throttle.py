@@ -100,9 +100,24 @@ def test_counters_live_in_redis(app_config, database_url, make_user):
         for client in (first.test_client(), second.test_client(), first.test_client()):
             assert login(client, email, "wrong", address="10.0.3.1").status_code == 401
         assert_throttled(login(second.test_client(), email, "wrong", address="10.0.3.2"))
-        keys = redis.Redis.from_url(url).keys(f"{prefix}*")
-        assert keys
+        with redis.Redis.from_url(url) as store:
+            assert store.keys(f"{prefix}*")
     finally:
-        store = redis.Redis.from_url(url)
-        for key in store.scan_iter(f"{prefix}*"):
-            store.delete(key)
+        with redis.Redis.from_url(url) as store:
+            for key in store.scan_iter(f"{prefix}*"):
+                store.delete(key)
+        for app in (first, second):  # close the apps' Redis connections (warnings are errors)
+            limiter = app.extensions.get("hwtrial.throttle")
+            if limiter is not None:
+                limiter.storage.storage.close()
+                limiter.storage.storage.connection_pool.disconnect()
+            with app.app_context():
+                app.extensions["hwtrial"].db.engine.dispose()
+
+
+def test_a_bad_rate_is_refused_at_start(database_url):
+    from hwtrial.config import ConfigError
+    from tests.conftest import make_app
+
+    with pytest.raises(ConfigError, match="HWTRIAL_LOGIN_LIMIT_ACCOUNT"):
+        make_app(database_url, HWTRIAL_LOGIN_LIMIT_ACCOUNT="often")

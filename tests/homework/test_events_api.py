@@ -93,6 +93,7 @@ def test_participants_post_only_their_own_events(app, client, host, enrol, sign_
     own_instance = instances(pid)[0]["id"]
     their_instance = instances(other)[0]["id"]
     browser = sign_in(pid)
+    browser.environ_base["HTTP_X_CSRF_TOKEN"] = page_token(browser)  # as participant.js sends it
     mine = [{k: v for k, v in e.items() if k != "participant"} for e in events(pid, 3, instance=own_instance)]
     assert browser.post(URL, json={"events": mine}).status_code == 200
     assert {r.participant_id for r in stored(app)} == {pid}
@@ -157,3 +158,27 @@ def test_events_of_withdrawn_participants_are_refused(app, client, host, enrol):
     assert answer.status_code == 409
     assert answer.json["errors"] == {"events[1].participant": ["withdrawn from the study"]}
     assert stored(app) == []
+
+
+def page_token(browser) -> str:
+    """The CSRF token a signed-in participant page hands to participant.js."""
+    import json
+    import re
+
+    page = browser.get("/p/", follow_redirects=True).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    config = re.search(r'id="hwtrial-config">(.*?)</script>', page)
+    return json.loads(config.group(1))["csrf"] if config else found.group(1)
+
+
+def test_cookie_authenticated_events_need_the_csrf_header(app, client, host, enrol, sign_in):
+    """Regression: the API took the session cookie with no CSRF check (cross-site form POSTs)."""
+    pid = enrol("reminder-rct", consent=CONSENT)
+    browser = sign_in(pid)
+    batch = {"events": [{k: v for k, v in e.items() if k != "participant"} for e in events(pid, 1)]}
+    refused = browser.post(URL, json=batch)
+    assert refused.status_code == 403 and "X-CSRF-Token" in refused.json["errors"]
+    assert browser.post(URL, json=batch, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert stored(app) == []
+    assert browser.post(URL, json=batch, headers={"X-CSRF-Token": page_token(browser)}).status_code == 200
+    assert client.post(URL, json=batch | {"events": events(pid, 1, start=5)}, headers=host).status_code == 200

@@ -298,8 +298,9 @@ def test_questionnaires_wait_for_consent(app, load_study, enrol, sign_in):
     for answer in (client.get(url), client.post(url, data={"csrf_token": token, **PHQ9_OK})):
         assert answer.status_code == 302 and answer.headers["Location"].endswith("/p/consent")
     events = client.post("/api/v1/studies/reminder-rct/events", json={"events": [
-        {"id": "e-1", "type": "opened", "client_time": "2026-03-01T09:00:00Z"}]})
-    assert events.status_code == 403
+        {"id": "e-1", "type": "opened", "client_time": "2026-03-01T09:00:00Z"}]},
+        headers={"X-CSRF-Token": token})
+    assert events.status_code == 403 and "consent" in events.json["errors"]
     with app.app_context():
         session = db(app)
         assert session.scalar(sa.select(sa.func.count()).select_from(QuestionnaireResponse)) == 0

@@ -41,11 +41,11 @@
     sending = true;
     fetch(url, {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": config.csrf || "" },
       body: JSON.stringify({ events: batch.map(function (q) { return q.event; }) })
     }).then(function (response) {
       if (response.ok) { return response.json(); }
-      if (response.status === 422 || response.status === 404 || response.status === 403) {
+      if (response.status === 422 || response.status === 404 || response.status === 403 || response.status === 409) {
         return { ids: batch.map(function (q) { return q.event.id; }), dropped: true };  // never accepted: do not retry forever
       }
       throw new Error("status " + response.status);

@@ -45,6 +45,10 @@ class CountModelResult:
         NB log-likelihood (= ``logLik(glm.nb)``); None for GEE.
     n_obs, n_groups : int
         Rows used and participants.
+    boundary : bool
+        NB only: the data show no overdispersion, so the likelihood is largest at
+        ``theta = inf`` (the Poisson model). Then ``dispersion`` is ``inf`` and the estimates,
+        SEs and log-likelihood are the Poisson GLM's, the limit of NB2 as theta grows.
     """
 
     rate_ratios: tuple[Estimate, ...]
@@ -53,6 +57,7 @@ class CountModelResult:
     log_likelihood: float | None
     n_obs: int
     n_groups: int
+    boundary: bool = False
 
     def rate_ratio(self, name: str) -> Estimate:
         """Return the rate ratio called ``name`` (e.g. ``"arm[reminder]"``)."""
@@ -90,6 +95,11 @@ def _poisson_start(y, X, offset, iterations: int = 25) -> np.ndarray:
         if np.max(np.abs(step)) < 1e-8:
             break
     return beta
+
+
+def overdispersion_score(y, mu) -> float:
+    """Score of the NB2 log-likelihood in ``alpha = 1/theta`` at ``alpha = 0`` (Poisson ``mu``)."""
+    return float(0.5 * np.sum((y - mu) ** 2 - y))
 
 
 def _moment_log_theta(y, mu) -> float:
@@ -131,14 +141,23 @@ def fit_nb2(y, X, offset=None, *, tol: float = 1e-10,
     Starts from the Poisson fit and the moment estimate of theta; halves a step that lowers
     the likelihood. Converged when no parameter moves by more than ``tol``.
 
+    The boundary is decided first, by a rule that does not depend on where an optimiser
+    stops: at the Poisson fit (``alpha = 1/theta = 0``) the score of the NB2 log-likelihood
+    in ``alpha`` is ``sum((y - mu)^2 - y) / 2`` (Cameron & Trivedi's overdispersion score).
+    When it is ``<= 0`` the likelihood does not rise as alpha leaves 0, the maximum is at
+    ``theta = inf`` and the Poisson coefficients are returned with ``theta = inf`` and 0
+    iterations. Otherwise the maximum is at a finite theta, found by Newton.
+
     Returns
     -------
     (beta, theta, iterations) : tuple
-        Raises RuntimeError when ``maxiter`` steps do not converge (e.g. no overdispersion:
-        the maximum is at theta = infinity).
+        Raises RuntimeError when ``maxiter`` steps do not converge.
     """
     offset = np.zeros(len(y)) if offset is None else offset
-    beta = _poisson_start(y, X, offset)
+    beta = _poisson_start(y, X, offset, iterations=100)
+    mu = np.exp(X @ beta + offset)
+    if overdispersion_score(y, mu) <= 0:
+        return beta, float("inf"), 0
     params = np.append(beta, _moment_log_theta(y, np.exp(X @ beta + offset)))
 
     def loglik(p):
@@ -182,7 +201,9 @@ def negative_binomial(data: pd.DataFrame, *, outcome: str = "edits", arm: str = 
     Returns
     -------
     CountModelResult
-        Raises RuntimeError when the maximum likelihood fit does not converge.
+        ``boundary`` is true, with ``dispersion = inf`` and the Poisson fit, when the data
+        show no overdispersion (see :func:`fit_nb2`). Raises RuntimeError when the maximum
+        likelihood fit does not converge.
     """
     level = check_level(level)
     data, y = _prepare(data, outcome, arm, [exposure] if exposure else [], covariates)
@@ -191,6 +212,11 @@ def negative_binomial(data: pd.DataFrame, *, outcome: str = "edits", arm: str = 
     offset = np.log(data[exposure].to_numpy(float)) if exposure else None
     beta, theta, _ = fit_nb2(y, X, offset)
     mu = np.exp(X @ beta + (0.0 if offset is None else offset))
+    if np.isinf(theta):  # no overdispersion: the Poisson GLM, NB2's limit
+        cov = np.linalg.inv(X.T @ (X * mu[:, None]))
+        rr = _rate_ratios(names, beta, np.sqrt(np.diag(cov)), len(y), level, "poisson_wald_nb2_boundary")
+        loglik = float(np.sum(y * np.log(mu) - mu - special.gammaln(y + 1)))
+        return CountModelResult(rr, theta, None, loglik, len(y), len(y), boundary=True)
     # glm.nb's SEs: the GLM's expected information at the ML theta (theta held known)
     cov = np.linalg.inv(X.T @ (X * (mu * theta / (theta + mu))[:, None]))
     rr = _rate_ratios(names, beta, np.sqrt(np.diag(cov)), len(y), level, "glm_nb_wald")

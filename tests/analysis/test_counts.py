@@ -95,7 +95,40 @@ def test_negative_binomial_agrees_with_statsmodels_on_a_large_sample():
     np.testing.assert_allclose(res.log_likelihood, ref.llf, rtol=1e-10)
 
 
-def test_negative_binomial_reports_non_convergence_without_overdispersion():
-    # underdispersed data: the NB2 maximum is at theta = infinity, so no finite theta is stationary
-    with pytest.raises(RuntimeError, match="did not converge"):
-        negative_binomial(_simulated(2_000, None, np.random.default_rng(3)))
+def test_negative_binomial_without_overdispersion_is_the_poisson_model():
+    # underdispersed and equidispersed data: the NB2 likelihood is largest at theta = infinity,
+    # whatever the optimiser; the result says so and carries the Poisson GLM (NB2's limit)
+    import statsmodels.api as sm
+
+    for n, seed in ((2_000, 3), (500, 11)):
+        data = _simulated(n, None, np.random.default_rng(seed))
+        y = data["edits"].to_numpy(float)
+        X = np.column_stack([np.ones(len(data)), (data["arm"] == "reminder").to_numpy(float)])
+        poisson = sm.GLM(y, X, family=sm.families.Poisson()).fit(tol=1e-12)
+        mu = poisson.fittedvalues
+        assert np.sum((y - mu) ** 2 - y) <= 0  # the rule's condition holds for these data
+        res = negative_binomial(data)
+        assert res.boundary and np.isinf(res.dispersion)
+        np.testing.assert_allclose([e.extra["log_estimate"] for e in res.rate_ratios], poisson.params,
+                                   rtol=1e-8)
+        np.testing.assert_allclose([e.se for e in res.rate_ratios], poisson.bse, rtol=1e-8)
+        np.testing.assert_allclose(res.log_likelihood, poisson.llf, rtol=1e-10)
+        assert {e.method for e in res.rate_ratios} == {"poisson_wald_nb2_boundary"}
+
+
+def test_overdispersed_data_get_a_finite_theta_not_the_boundary():
+    res = negative_binomial(_simulated(2_000, 2.0, np.random.default_rng(3)))
+    assert not res.boundary and 1.0 < res.dispersion < 4.0
+
+
+def test_boundary_rule_is_the_sign_of_the_overdispersion_score():
+    from hwtrial.analysis.counts import fit_nb2, overdispersion_score
+
+    y = np.array([2.0, 2, 3, 2, 2, 3, 2, 2])  # underdispersed: variance far below the mean
+    X = np.ones((len(y), 1))
+    assert overdispersion_score(y, np.full(len(y), y.mean())) < 0
+    beta, theta, iterations = fit_nb2(y, X)
+    assert np.isinf(theta) and iterations == 0 and np.isclose(np.exp(beta[0]), y.mean())
+    y = np.array([0.0, 0, 1, 9, 0, 12, 0, 2])  # overdispersed
+    assert overdispersion_score(y, np.full(len(y), y.mean())) > 0
+    assert np.isfinite(fit_nb2(y, X)[1])

@@ -6,14 +6,13 @@ from collections.abc import Iterable
 from os import PathLike
 from pathlib import Path
 
-from marshmallow import ValidationError
-
-from .checks import cross_check
 from .definition import StudyDefinition
-from .normalise import normalise
-from .problems import PathTuple, Problem, StudyDefinitionError, flatten_messages, format_path
-from .schema import StudySchema
-from .yamlsource import duplicate_keys, locate, parse_text
+from .problems import PathTuple, Problem, StudyDefinitionError, format_path
+from .validate import validate
+from .yamlsource import LineIndex, data_limits, duplicate_keys, line_index, locate, parse_text
+
+#: Problems listed in full; a file with thousands (a pasted blob) gets a count for the rest.
+MAX_PROBLEMS = 200
 
 
 def load_study_file(path: str | PathLike) -> StudyDefinition:
@@ -71,27 +70,32 @@ def validate_paths(paths: Iterable[str | PathLike]) -> list[Problem]:
 def _build(data, source: str, node) -> StudyDefinition:
     if not isinstance(data, dict):
         raise StudyDefinitionError([Problem(source, "<root>", "a study must be a mapping of keys",
-                                            *locate(node, ()))])
+                                            *locate(line_index(node), ()))])
+    limits = data_limits(data, source)
+    if limits:
+        raise StudyDefinitionError(limits)
     pairs = [(path, f"duplicate key {path[-1]!r}") for path, _ in duplicate_keys(node)]
-    try:
-        loaded = StudySchema().load(data)
-    except ValidationError as exc:
-        pairs += flatten_messages(exc.messages)
-        normalised = None
-    else:
-        normalised, found = normalise(loaded)
-        pairs += found
-        if not found:
-            pairs += cross_check(normalised)
+    normalised, found = validate(data)
+    pairs += found
     if pairs:
-        raise StudyDefinitionError([_problem(source, node, data, p, m) for p, m in pairs])
+        raise StudyDefinitionError(_problems(source, node, data, pairs))
     return StudyDefinition(normalised, source)
 
 
-def _problem(source: str, node, data: dict, path: PathTuple, message: str) -> Problem:
+def _problems(source: str, node, data: dict, pairs: list) -> list[Problem]:
+    """Locate the first :data:`MAX_PROBLEMS` problems; say how many more there are."""
+    index = line_index(node)  # once: locating each problem by search was quadratic
+    shown = [_problem(source, index, data, p, m) for p, m in pairs[:MAX_PROBLEMS]]
+    if len(pairs) > MAX_PROBLEMS:
+        shown.append(Problem(source, "<root>", f"and {len(pairs) - MAX_PROBLEMS:,} more "
+                                               "problems (fix these first)"))
+    return shown
+
+
+def _problem(source: str, index: LineIndex, data: dict, path: PathTuple, message: str) -> Problem:
     where = path
     if path[:1] == ("arms",) and "arms" not in data and "factors" in data:
         # Factorial cells are derived, so point at the factors that made them.
         where = ("factors",)
-    line, column = locate(node, where)
+    line, column = locate(index, where)
     return Problem(source, format_path(path), message, line, column)

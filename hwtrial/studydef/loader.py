@@ -83,9 +83,14 @@ def _build(data, source: str, node) -> StudyDefinition:
 
 
 def _problems(source: str, node, data: dict, pairs: list) -> list[Problem]:
-    """Locate the first :data:`MAX_PROBLEMS` problems; say how many more there are."""
+    """Locate problems and list the first :data:`MAX_PROBLEMS` in document order.
+
+    marshmallow reports unknown keys in set order; sorting by line lists them as written.
+    """
     index = line_index(node)  # once: locating each problem by search was quadratic
-    shown = [_problem(source, index, data, p, m) for p, m in pairs[:MAX_PROBLEMS]]
+    located = [_problem(source, index, data, p, m) for p, m in pairs]
+    located.sort(key=lambda p: (p.line is None, p.line or 0))
+    shown = located[:MAX_PROBLEMS]
     if len(pairs) > MAX_PROBLEMS:
         shown.append(Problem(source, "<root>", f"and {len(pairs) - MAX_PROBLEMS:,} more "
                                                "problems (fix these first)"))

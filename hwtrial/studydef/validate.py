@@ -104,7 +104,7 @@ def _explain(schema: Schema, path: PathTuple, message: str) -> str:
     if message != _UNKNOWN or not path:
         return message
     known = field_names(schema, path[:-1])
-    close = difflib.get_close_matches(str(path[-1]), known, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(path[-1]), known, n=1, cutoff=0.75)
     return f"unknown field; did you mean {close[0]!r}?" if close else "unknown field"
 
 

@@ -28,7 +28,10 @@ _RULES: tuple[tuple[str, bool, str], ...] = (
     (r"expected <block end>, but found '<scalar>'",
      False, "unexpected text after a value; if the value contains quotes, quote all of it, "
             "otherwise check the indentation"),
+    (r"but found '[\]}]'", False, "this closing bracket has no matching opening one"),
     (r"expected <block end>, but found", False, _INDENT),
+    (r"expected '<document start>', but found",
+     False, "unexpected text after the end of the study; check this line's indentation"),
     (r"mapping values are not allowed here",
      False, "a ':' is not allowed here: quote a value that contains ': ' (e.g. \"A: B\"), "
             "or put a nested key on a new, indented line"),
@@ -39,20 +42,16 @@ _RULES: tuple[tuple[str, bool, str], ...] = (
     (r"expected ',' or '\]', but got",
      True, "this [ list is not closed with ']', or its items are not separated by commas"),
     (r"expected ',' or '\}', but got",
-     True, "this { mapping is not closed with '}', or its entries are not separated by commas"),
+     True, "this {{ mapping is not closed with '}}', or its entries are not separated by commas"),
     (r"found unknown escape character '(.)'",
      False, "'\\{0}' is not a valid escape in a double-quoted value; write '\\\\' for a "
             "backslash, or use single quotes"),
-    (r"did not find expected key",
-     False, "expected a 'key: value' line here; check the indentation and the ':' after each key"),
-    (r"did not find expected '-' indicator",
-     False, "expected a list item ('- ') here; check the indentation"),
     (r"sequence entries are not allowed here",
      False, "a list item ('- ') is not allowed here; put it on its own line under its key"),
     (r"but found another document",
      False, "a study file holds one YAML document; remove the '---' line and what follows"),
     (r"found unhashable key", False, "a key must be a plain value, not a list or a mapping"),
-    (r"expected the node content", False, "a value is missing here"),
+    (r"expected the node content", False, "a value is missing here (or a '-' inside [ ])"),
     (r"expected chomping or indentation indicators",
      False, "after '|' or '>' only '-', '+' or a digit may follow on that line; "
             "start the text on the next line"),

@@ -123,3 +123,11 @@ def test_misspelt_keys_at_several_depths(written, path, suggested):
 def test_unknown_key_with_no_near_name_is_just_unknown():
     text = MINIMAL.replace("  method: simple", "  method: simple\n  colour: red")
     assert [(p.path, p.message) for p in _problems(text)] == [("allocation.colour", "unknown field")]
+
+
+def test_an_allocation_check_that_does_not_need_arms_still_runs():
+    text = THREE_MISTAKES.replace("  method: simple", "  method: simple\n  stratify_by: [site]")
+    found = {(p.path, p.message) for p in _problems(text)}
+    assert ("allocation.stratify_by[0]", "'site' is not in stratification") in found
+    assert ("arms[1].features.reminders.times[0]",
+            "'25:00' is not a time of day (use HH:MM, 00:00-23:59)") in found

@@ -7,12 +7,13 @@ the linear error location by counting how often the line index is built.
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from hwtrial.studydef import StudyDefinitionError, load_study_data, load_study_text
+from hwtrial.studydef import StudyDefinitionError, load_study_data, load_study_text, yamlsource
 from hwtrial.studydef import loader as loader_module
 from hwtrial.studydef.yamlsource import MAX_BYTES, MAX_DEPTH, MAX_NODES
 
-from .conftest import MINIMAL, line_of
+from .conftest import EXAMPLES, MINIMAL, line_of
 
 
 def alias_bomb() -> str:
@@ -161,3 +162,17 @@ def test_many_problems_are_located_with_one_index_and_capped(monkeypatch):
     assert found[199].line == line_of(text, "u199:")
     assert (found[-1].path, found[-1].message) == (
         "<root>", f"and {n - 200:,} more problems (fix these first)")
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_libyaml_parse_matches_pyyaml(example):
+    text = example.read_text()
+    fast, fast_node = yamlsource.compose(text)
+    assert type(fast).__name__ == "_FastStudyLoader"
+    slow = yamlsource.StudyLoader(text)
+    slow_node = slow.get_single_node()
+    assert yamlsource.line_index(fast_node) == yamlsource.line_index(slow_node)
+    assert fast.construct_document(fast_node) == slow.construct_document(slow_node)
+    fast.dispose()
+    slow.dispose()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .definition import StudyDefinition
 from .problems import PathTuple, Problem, StudyDefinitionError, format_path
-from .validate import validate
+from .validate import explain, validate
 from .yamlsource import LineIndex, data_limits, duplicate_keys, line_index, locate, parse_text
 
 #: Problems listed in full; a file with thousands (a pasted blob) gets a count for the rest.
@@ -53,6 +53,9 @@ def load_study_data(data: dict, source: str = "<input>") -> StudyDefinition:
     StudyDefinitionError
         Validation problems (without lines: there is no text to point into).
     """
+    limits = data_limits(data, source)  # parsed text was held to these limits while parsing
+    if limits:
+        raise StudyDefinitionError(limits)
     return _build(data, source, None)
 
 
@@ -71,9 +74,6 @@ def _build(data, source: str, node) -> StudyDefinition:
     if not isinstance(data, dict):
         raise StudyDefinitionError([Problem(source, "<root>", "a study must be a mapping of keys",
                                             *locate(line_index(node), ()))])
-    limits = data_limits(data, source)
-    if limits:
-        raise StudyDefinitionError(limits)
     pairs = [(path, f"duplicate key {path[-1]!r}") for path, _ in duplicate_keys(node)]
     normalised, found = validate(data)
     pairs += found
@@ -88,19 +88,20 @@ def _problems(source: str, node, data: dict, pairs: list) -> list[Problem]:
     marshmallow reports unknown keys in set order; sorting by line lists them as written.
     """
     index = line_index(node)  # once: locating each problem by search was quadratic
-    located = [_problem(source, index, data, p, m) for p, m in pairs]
-    located.sort(key=lambda p: (p.line is None, p.line or 0))
-    shown = located[:MAX_PROBLEMS]
+    located = sorted(((_where(index, data, path), n) for n, (path, _) in enumerate(pairs)),
+                     key=lambda item: (item[0][0] is None, item[0][0] or 0, item[1]))
+    shown = []
+    for (line, column), n in located[:MAX_PROBLEMS]:
+        path, message = pairs[n]
+        shown.append(Problem(source, format_path(path), explain(path, message), line, column))
     if len(pairs) > MAX_PROBLEMS:
         shown.append(Problem(source, "<root>", f"and {len(pairs) - MAX_PROBLEMS:,} more "
                                                "problems (fix these first)"))
     return shown
 
 
-def _problem(source: str, index: LineIndex, data: dict, path: PathTuple, message: str) -> Problem:
-    where = path
+def _where(index: LineIndex, data: dict, path: PathTuple) -> tuple[int | None, int | None]:
     if path[:1] == ("arms",) and "arms" not in data and "factors" in data:
         # Factorial cells are derived, so point at the factors that made them.
-        where = ("factors",)
-    line, column = locate(index, where)
-    return Problem(source, format_path(path), message, line, column)
+        return locate(index, ("factors",))
+    return locate(index, path)

@@ -11,6 +11,7 @@ a placeholder never produces a problem of its own.
 from __future__ import annotations
 
 import difflib
+import functools
 
 from marshmallow import Schema, ValidationError, fields
 
@@ -47,8 +48,7 @@ def validate(data: dict) -> tuple[dict | None, list[tuple[PathTuple, str]]]:
         loaded = schema.load(data)
         found = []
     except ValidationError as exc:
-        found = [(path, _explain(schema, path, message))
-                 for path, message in flatten_messages(exc.messages)]
+        found = flatten_messages(exc.messages)
         bad = {path[0] for path, _ in found if path}
         loaded = _load_valid_parts(schema, data, bad)
     if loaded is not None:
@@ -99,13 +99,22 @@ def _checks(normalised: dict, bad: set) -> list[tuple]:
     return found
 
 
-def _explain(schema: Schema, path: PathTuple, message: str) -> str:
-    """Word marshmallow's unknown-field error, with the nearest known name."""
+def explain(path: PathTuple, message: str) -> str:
+    """Word marshmallow's unknown-field error, with the nearest known name.
+
+    Called by the loader only for the problems it lists (at most 200): matching
+    every key of a pasted blob would cost more than the rest of validation.
+    """
     if message != _UNKNOWN or not path:
         return message
-    known = field_names(schema, path[:-1])
+    known = field_names(_schema(), path[:-1])
     close = difflib.get_close_matches(str(path[-1]), known, n=1, cutoff=0.75)
     return f"unknown field; did you mean {close[0]!r}?" if close else "unknown field"
+
+
+@functools.cache
+def _schema() -> StudySchema:
+    return StudySchema()  # only read for its field names
 
 
 def field_names(schema: Schema, path: PathTuple) -> list[str]:

@@ -131,6 +131,13 @@ def compose(text: str):
         except StudyFileLimit:
             fast.dispose()
             raise
+        except yaml.MarkedYAMLError as exc:
+            fast.dispose()
+            if "maximum nesting depth" in str(exc.problem):
+                # libyaml looks ahead through thousands of [ or { before composing starts;
+                # PyYAML's scanner would do so in quadratic time, so do not ask it.
+                raise StudyFileLimit(problem=f"nested more than {MAX_DEPTH} levels deep",
+                                     problem_mark=exc.problem_mark) from None
         except yaml.YAMLError:
             fast.dispose()
     loader = StudyLoader(text)

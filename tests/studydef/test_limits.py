@@ -176,3 +176,14 @@ def test_libyaml_parse_matches_pyyaml(example):
     assert fast.construct_document(fast_node) == slow.construct_document(slow_node)
     fast.dispose()
     slow.dispose()
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+@pytest.mark.parametrize("text", ["[" * 1_000_000, "a: " + "{a: " * 200_000, "- " * 400_000],
+                         ids=["flow-lists", "flow-mappings", "block-lists"])
+def test_a_mebibyte_of_openers_is_a_depth_problem(text):
+    # PyYAML's own scanner looks ahead through every [ in quadratic time; libyaml stops at
+    # its nesting limit, which is reported as the study's.
+    problem = only_message(text)
+    assert (problem.path, problem.message) == ("<yaml>", f"nested more than {MAX_DEPTH} levels deep")
+    assert problem.line == 1

@@ -187,3 +187,11 @@ def test_a_mebibyte_of_openers_is_a_depth_problem(text):
     problem = only_message(text)
     assert (problem.path, problem.message) == ("<yaml>", f"nested more than {MAX_DEPTH} levels deep")
     assert problem.line == 1
+
+
+@pytest.mark.parametrize("make", [alias_bomb, merge_bomb, lambda: _nested_yaml(10_000)],
+                         ids=["alias-bomb", "merge-bomb", "deep"])
+def test_limits_hold_without_libyaml(monkeypatch, make):
+    monkeypatch.setattr(yamlsource, "_FastStudyLoader", None)
+    assert only_message(make()).path == "<yaml>"
+    assert load_study_text(EXAMPLES[0].read_text()).key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
 
 from ..errors import ServiceError
 from ..services import studies as service
@@ -12,7 +13,24 @@ from ..services.blinding import can_see_arms, definition_for
 from ..studydef import StudyDefinitionError, load_study_data, load_study_text, problems_as_errors
 from .common import current_principal, get_session
 
+
+class _StudyBodyParser(FlaskParser):
+    """Reads request bodies; a JSON body nested past the decoder's stack is a 422, not a 500.
+
+    The decoder recurses once per ``[``/``{``, so 10,000 of them raise RecursionError
+    before any schema sees the body (the study limits themselves are in hwtrial.studydef).
+    """
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            raise ServiceError(422, "the study definition is invalid",
+                               {"<json>": ["nested too deeply to read"]}) from None
+
+
 blp = Blueprint("hwtrial_studies", __name__, description="Study definitions and lifecycle")
+blp.ARGUMENTS_PARSER = _StudyBodyParser()
 
 
 class DefinitionInSchema(ma.Schema):

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from .checks_content import check_analysis, check_homework, check_locales, check_questionnaires
-from .checks_design import check_allocation, check_design
-from .checks_features import check_features
+from .checks_design import (
+    check_allocation,
+    check_balancing,
+    check_blocks,
+    check_design,
+    check_strata,
+)
+from .checks_features import check_features, check_framing
 
-CHECKS = (check_locales, check_design, check_features, check_allocation,
+CHECKS = (check_locales, check_design, check_strata, check_features, check_framing,
+          check_allocation, check_blocks, check_balancing,
           check_homework, check_questionnaires, check_analysis)
 
 

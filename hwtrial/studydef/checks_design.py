@@ -1,6 +1,8 @@
 """Cross-field checks on arms, factors, strata, clusters and allocation.
 
-Each check takes the normalised definition and returns ``(path, message)`` pairs.
+Each check takes the normalised definition and returns ``(path, message)`` pairs. Checks
+are kept small because one that reads a section the schema rejected is skipped whole
+(see validate.py): a check that needs ``arms`` should not hide one that does not.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def duplicates(items: list[dict], path: tuple, field: str = "key") -> list[tuple
 
 
 def check_design(d: dict) -> list[tuple]:
-    """Keys unique; factors and arms, strata and clusters consistent."""
+    """Arm keys and codes, or factor and level keys, unique."""
     problems = []
     if d["factors"] is None:
         problems += duplicates(d["arms"], ("arms",))
@@ -30,7 +32,12 @@ def check_design(d: dict) -> list[tuple]:
         problems += duplicates(d["factors"], ("factors",))
         for j, factor in enumerate(d["factors"]):
             problems += duplicates(factor["levels"], ("factors", j, "levels"))
-    problems += duplicates(d["stratification"], ("stratification",))
+    return problems
+
+
+def check_strata(d: dict) -> list[tuple]:
+    """Strata, their levels and cluster covariates unique."""
+    problems = duplicates(d["stratification"], ("stratification",))
     for j, stratum in enumerate(d["stratification"]):
         problems += duplicates(stratum["levels"], ("stratification", j, "levels"), "level")
     if d["clusters"]:
@@ -53,8 +60,6 @@ def check_allocation(d: dict) -> list[tuple]:
             problems.append((("allocation", name), f"only used with method {name}"))
     if a["minimisation"] is not None and not uses_minimisation(a):
         problems.append((("allocation", "minimisation"), "only used when allocation minimises"))
-    problems += _check_blocks(d)
-    problems += _check_balancing(d)
     return problems
 
 
@@ -63,7 +68,8 @@ def _uses_blocks(a: dict) -> bool:
         a["method"] == "factorial" and (a["factorial"] or {}).get("method") == "blocks")
 
 
-def _check_blocks(d: dict) -> list[tuple]:
+def check_blocks(d: dict) -> list[tuple]:
+    """Block sizes given where blocks are used, each a multiple of the ratio sum."""
     a, problems = d["allocation"], []
     total = sum(arm["ratio"] for arm in d["arms"])
     places = [(("allocation", "block_sizes"), a["block_sizes"], _uses_blocks(a))]
@@ -82,7 +88,8 @@ def _check_blocks(d: dict) -> list[tuple]:
     return problems
 
 
-def _check_balancing(d: dict) -> list[tuple]:
+def check_balancing(d: dict) -> list[tuple]:
+    """Strata and minimisation factors name known stratification keys or cluster covariates."""
     a, problems = d["allocation"], []
     pool = factor_pool(d)
     where = "clusters.covariates" if a["method"] == "cluster" else "stratification"

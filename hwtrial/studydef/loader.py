@@ -6,14 +6,13 @@ from collections.abc import Iterable
 from os import PathLike
 from pathlib import Path
 
-from marshmallow import ValidationError
-
-from .checks import cross_check
 from .definition import StudyDefinition
-from .normalise import normalise
-from .problems import PathTuple, Problem, StudyDefinitionError, flatten_messages, format_path
-from .schema import StudySchema
-from .yamlsource import duplicate_keys, locate, parse_text
+from .problems import PathTuple, Problem, StudyDefinitionError, format_path
+from .validate import explain, validate
+from .yamlsource import LineIndex, data_limits, duplicate_keys, line_index, locate, parse_text
+
+#: Problems listed in full; a file with thousands (a pasted blob) gets a count for the rest.
+MAX_PROBLEMS = 200
 
 
 def load_study_file(path: str | PathLike) -> StudyDefinition:
@@ -54,6 +53,9 @@ def load_study_data(data: dict, source: str = "<input>") -> StudyDefinition:
     StudyDefinitionError
         Validation problems (without lines: there is no text to point into).
     """
+    limits = data_limits(data, source)  # parsed text was held to these limits while parsing
+    if limits:
+        raise StudyDefinitionError(limits)
     return _build(data, source, None)
 
 
@@ -71,27 +73,35 @@ def validate_paths(paths: Iterable[str | PathLike]) -> list[Problem]:
 def _build(data, source: str, node) -> StudyDefinition:
     if not isinstance(data, dict):
         raise StudyDefinitionError([Problem(source, "<root>", "a study must be a mapping of keys",
-                                            *locate(node, ()))])
+                                            *locate(line_index(node), ()))])
     pairs = [(path, f"duplicate key {path[-1]!r}") for path, _ in duplicate_keys(node)]
-    try:
-        loaded = StudySchema().load(data)
-    except ValidationError as exc:
-        pairs += flatten_messages(exc.messages)
-        normalised = None
-    else:
-        normalised, found = normalise(loaded)
-        pairs += found
-        if not found:
-            pairs += cross_check(normalised)
+    normalised, found = validate(data)
+    pairs += found
     if pairs:
-        raise StudyDefinitionError([_problem(source, node, data, p, m) for p, m in pairs])
+        raise StudyDefinitionError(_problems(source, node, data, pairs))
     return StudyDefinition(normalised, source)
 
 
-def _problem(source: str, node, data: dict, path: PathTuple, message: str) -> Problem:
-    where = path
+def _problems(source: str, node, data: dict, pairs: list) -> list[Problem]:
+    """Locate problems and list the first :data:`MAX_PROBLEMS` in document order.
+
+    marshmallow reports unknown keys in set order; sorting by line lists them as written.
+    """
+    index = line_index(node)  # once: locating each problem by search was quadratic
+    located = sorted(((_where(index, data, path), n) for n, (path, _) in enumerate(pairs)),
+                     key=lambda item: (item[0][0] is None, item[0][0] or 0, item[1]))
+    shown = []
+    for (line, column), n in located[:MAX_PROBLEMS]:
+        path, message = pairs[n]
+        shown.append(Problem(source, format_path(path), explain(path, message), line, column))
+    if len(pairs) > MAX_PROBLEMS:
+        shown.append(Problem(source, "<root>", f"and {len(pairs) - MAX_PROBLEMS:,} more "
+                                               "problems (fix these first)"))
+    return shown
+
+
+def _where(index: LineIndex, data: dict, path: PathTuple) -> tuple[int | None, int | None]:
     if path[:1] == ("arms",) and "arms" not in data and "factors" in data:
         # Factorial cells are derived, so point at the factors that made them.
-        where = ("factors",)
-    line, column = locate(node, where)
-    return Problem(source, format_path(path), message, line, column)
+        return locate(index, ("factors",))
+    return locate(index, path)

@@ -63,7 +63,8 @@ def test_yaml_syntax_error_has_line_and_column(problems_of):
     assert problem.path == "<yaml>"
     assert (problem.line, problem.column) == (3, 17)
     assert str(problem) == (
-        "studies/x.yaml: <yaml>: mapping values are not allowed here (line 3, column 17)")
+        "studies/x.yaml: <yaml>: a ':' is not allowed here: quote a value that contains ': ' "
+        '(e.g. "A: B"), or put a nested key on a new, indented line (line 3, column 17)')
 
 
 def test_json_syntax_error_has_line_and_column(problems_of):
@@ -75,7 +76,7 @@ def test_unknown_key_is_rejected_at_its_line(problems_of, study_text):
     text = study_text(replace={"        policy: fixed": "        policy: fixed\n        colour: red"})
     problem = only(problems_of(text))
     assert problem.path == "arms[1].features.reminders.colour"
-    assert problem.message == "Unknown field."
+    assert problem.message == "unknown field"
     assert problem.line == line_of(text, "colour")
 
 
@@ -267,8 +268,10 @@ def test_load_study_data_reports_without_lines():
         load_study_data({"key": "x", "title": "t"}, "api")
     errors = info.value.to_json()
     assert errors["code"] == "invalid_study_definition"
+    # The cross-field checks run on the valid parts too: arms are missing as well.
     assert errors["errors"] == {"consent": ["Missing data for required field."],
-                                "allocation": ["Missing data for required field."]}
+                                "allocation": ["Missing data for required field."],
+                                "arms": ["give either arms or factors"]}
     assert str(info.value.problems[0]) == "api: consent: Missing data for required field."
 
 

@@ -46,7 +46,7 @@ def test_load_and_activate(runner, session):
     assert result.exit_code == 0, result.output
     assert session.scalar(sa.select(Study.status).where(Study.key == "reminder-rct")) == "active"
     again = runner.invoke(args=["hwtrial", "studies", "load", str(STUDY)])
-    assert again.exit_code == 1 and "exists" in again.output
+    assert again.exit_code == 1 and "exists" in again.output and "studies amend" in again.output
 
 
 def test_users_create_prints_a_one_time_token(runner, session):
@@ -85,7 +85,7 @@ def test_demo_prepares_a_fresh_database(tmp_path):
 
 def test_refused_configuration_is_a_message_not_a_traceback(tmp_path):
     hwtrial = Path(sys.executable).parent / "hwtrial"
-    done = subprocess.run([str(hwtrial), "routes"], capture_output=True, text=True, cwd=tmp_path,
+    done = subprocess.run([str(hwtrial), "audit", "verify"], capture_output=True, text=True, cwd=tmp_path,
                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=60)
     assert done.returncode == 2
     assert "configuration error: HWTRIAL_SECRET_KEY" in done.stderr and "Traceback" not in done.stderr

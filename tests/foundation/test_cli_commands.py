@@ -236,3 +236,22 @@ def test_links_default_to_the_public_url(load_study, session, app):
     lines = result.output.splitlines()
     assert lines[0] == "id,external_id,link" and len(lines) == 3
     assert all(",https://public.example/p/start?token=" in line for line in lines[1:])
+
+
+# --- the demo's back-dated enrolment --------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (REPO / "studies").glob("*.yaml")))
+def test_demo_enrolment_has_a_task_at_every_hour(name):
+    """Whatever the time of day `hwtrial demo` runs, its participant has a task to do."""
+    from datetime import UTC, datetime, timedelta
+
+    from hwtrial.scheduling import instance_state, plan_instances
+    from hwtrial.services.enrolment import demo_enrolled_at
+    from hwtrial.studydef import load_study_file
+
+    schedule = load_study_file(str(REPO / "studies" / f"{name}.yaml")).data["homework"]["schedule"]
+    for hour in range(0, 24 * 7, 5):  # every 5 hours over a week: each weekday and hour mix
+        now = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(hours=hour, minutes=17)
+        at = demo_enrolled_at(schedule, now)
+        assert at <= now
+        assert any(instance_state(p, now) in ("open", "due") for p in plan_instances(schedule, at, "UTC"))

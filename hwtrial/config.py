@@ -17,6 +17,9 @@ DEFAULT_SECRET_KEY = "hwtrial-development-key-change-me"
 #: Environments in which the default secret key is tolerated.
 RELAXED_ENVS = frozenset({"development", "demo", "testing"})
 
+#: Shortest secret (and audit HMAC) key accepted outside the relaxed environments.
+MIN_KEY_LENGTH = 32
+
 DEFAULTS: dict[str, Any] = {
     "HWTRIAL_ENV": "production",
     "HWTRIAL_DATABASE_URL": None,  # None: a SQLite file in the instance folder
@@ -122,6 +125,14 @@ def finalise(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
             "HWTRIAL_SECRET_KEY: the default key is refused outside development/demo; "
             "set HWTRIAL_SECRET_KEY to a long random value"
         )
+    for key in ("HWTRIAL_SECRET_KEY", "HWTRIAL_AUDIT_HMAC_KEY"):
+        value = config[key]
+        if value is not None and env not in RELAXED_ENVS and len(str(value)) < MIN_KEY_LENGTH:
+            raise ConfigError(
+                f"{key}: {len(str(value))} characters is too short to sign with; use at least "
+                f"{MIN_KEY_LENGTH} random characters, e.g. the output of "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
     if not config["HWTRIAL_DATABASE_URL"]:
         name = "hwtrial-demo.sqlite3" if env == "demo" else "hwtrial.sqlite3"
         config["HWTRIAL_DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / name)

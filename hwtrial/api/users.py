@@ -5,11 +5,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..models import STAFF_ROLES, ApiToken, User
+from ..models import STAFF_ROLES
 from ..services import users as service
 from .common import current_principal, get_session
 
@@ -65,7 +64,7 @@ class IssuedTokenOutSchema(TokenOutSchema):
 class UserList(MethodView):
     @blp.response(200, UserOutSchema(many=True))
     def get(self):
-        return get_session().scalars(sa.select(User).order_by(User.id)).all()
+        return service.list_users(get_session())
 
     @blp.arguments(UserInSchema)
     @blp.response(201, UserOutSchema)
@@ -93,8 +92,7 @@ class TokenList(MethodView):
     @blp.response(200, TokenOutSchema(many=True))
     def get(self, user_id):
         session = get_session()
-        service.get_user(session, user_id)
-        return session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user_id)).all()
+        return service.list_tokens(session, service.get_user(session, user_id))
 
     @blp.arguments(TokenInSchema)
     @blp.response(201, IssuedTokenOutSchema)

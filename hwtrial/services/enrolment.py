@@ -84,11 +84,14 @@ def _same_or_conflict(principal, study, design, existing: Participant, strata, c
 
 
 def enrol(session: Session, principal: Principal, study: Study, data: dict, *,
-          source: str = "api", source_info: dict | None = None) -> Enrolment:
+          source: str = "api", source_info: dict | None = None,
+          enrolled_at: datetime | None = None) -> Enrolment:
     """Enrol (or replay the enrolment of) ``data["external_id"]`` in ``study``.
 
     ``data`` holds ``external_id``, ``strata``, and optionally ``cluster``, ``therapist_id``,
     ``locale``, ``timezone`` and ``consent`` ({version, method, locale, consented_at?}).
+    ``enrolled_at`` (default now) back-dates the enrolment, and so the schedule, for the demo;
+    the audit entry keeps the real time it was recorded.
     """
     design = design_of(study)
     external_id = _clean(data.get("external_id"))
@@ -104,7 +107,7 @@ def enrol(session: Session, principal: Principal, study: Study, data: dict, *,
         study_id=study.id, external_id=external_id, strata=strata, cluster_key=cluster,
         therapist_id=_therapist(session, data.get("therapist_id")),
         locale=_locale(design, data.get("locale")), timezone=_timezone(data.get("timezone")),
-        email=data.get("email"), source=source, source_info=source_info or {}, enrolled_at=utcnow())
+        email=data.get("email"), source=source, source_info=source_info or {}, enrolled_at=enrolled_at or utcnow())
     consent = _consent(design, data.get("consent"), participant.locale)
     try:
         # No look-up first: the UNIQUE (study, external_id) insert is the check, and a
@@ -212,14 +215,35 @@ def participant_view(principal: Principal, study: Study, participant: Participan
     return view
 
 
-def demo_enrolment(session: Session, study: Study, base_url: str) -> str:
-    """Enrol a demo participant with the first level of every factor; return their link."""
+def demo_enrolment(session: Session, study: Study, base_url: str, now: datetime | None = None) -> str:
+    """Enrol a demo participant with the first level of every factor; return their link.
+
+    The enrolment is back-dated (:func:`demo_enrolled_at`) so that a task is open at ``now``:
+    a fresh enrolment's first task typically opens a day or more later.
+    """
     design = design_of(study)
     strata = {f: levels[0] for f, levels in design.levels.items()}
     data = {"external_id": "demo-participant", "strata": strata,
             "cluster": "demo-therapist" if design.cluster_unit else None}
-    done = enrol(session, Principal(role="demo"), study, data, source="demo")
+    now = now or utcnow()
+    done = enrol(session, Principal(role="demo"), study, data, source="demo",
+                 enrolled_at=demo_enrolled_at(design.data["homework"]["schedule"], now))
     return participant_link(done.participant, base_url=base_url)
+
+
+def demo_enrolled_at(schedule: list, now: datetime, tz: str = "UTC") -> datetime:
+    """The latest whole number of days before ``now`` at which an enrolment has a task to do
+    now: open, else past due but still accepted (``now`` itself when none in 90 days does)."""
+    from datetime import timedelta
+
+    from ..scheduling import instance_state, plan_instances
+
+    for wanted in ("open", "due"):
+        for days in range(91):
+            at = now - timedelta(days=days)
+            if any(instance_state(p, now) == wanted for p in plan_instances(schedule, at, tz)):
+                return at
+    return now
 
 
 def get_participant(session: Session, principal: Principal, study: Study,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -14,6 +15,12 @@ from ..auth.secrets import digest, new_secret
 from ..errors import ServiceError
 from ..models import STAFF_ROLES, ApiToken, Study, User, utcnow
 from . import audit
+
+#: Shortest web sign-in password accepted (the API schema asks the same).
+MIN_PASSWORD_LENGTH = 12
+
+#: Something@domain.tld without spaces: enough to catch a typo or a missing value, not RFC 5322.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 @dataclass(frozen=True)
@@ -28,7 +35,9 @@ def create_user(session: Session, actor: Principal | str, *, email: str, role: s
                 may_unblind: bool = False) -> User:
     if role not in STAFF_ROLES:
         raise ServiceError(422, "invalid role", {"role": [f"must be one of {', '.join(STAFF_ROLES)}"]})
-    email = email.strip().lower()
+    email = checked_email(email)
+    if password is not None:
+        check_password(password)
     if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise ServiceError(409, "a user with this email exists", {"email": ["already registered"]})
     user = User(email=email, role=role, display_name=display_name, may_unblind=may_unblind,
@@ -40,10 +49,34 @@ def create_user(session: Session, actor: Principal | str, *, email: str, role: s
     return user
 
 
-def set_active(session: Session, actor: Principal, user: User, active: bool, reason: str) -> User:
+def checked_email(email: str) -> str:
+    """The normalised address; 422 naming ``email`` when it is not one."""
+    email = (email or "").strip().lower()
+    if not _EMAIL.fullmatch(email):
+        raise ServiceError(422, f"{email!r} is not an email address",
+                           {"email": ["not a valid email address"]})
+    return email
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(422, f"the password is shorter than {MIN_PASSWORD_LENGTH} characters",
+                           {"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]})
+
+
+def set_password(session: Session, actor: Principal | str, user: User, password: str) -> User:
+    """Replace the web sign-in password (the hash only is stored; audited without it)."""
+    check_password(password)
+    user.password_hash = generate_password_hash(password, "scrypt")
+    audit.record(session, actor=_actor(actor), action="user.password", target=f"user:{user.id}")
+    return user
+
+
+def set_active(session: Session, actor: Principal | str, user: User, active: bool,
+               reason: str) -> User:
     before = user.active
     user.active = active
-    audit.record(session, actor=actor.actor, action="user.activate" if active else "user.disable",
+    audit.record(session, actor=_actor(actor), action="user.activate" if active else "user.disable",
                  target=f"user:{user.id}", before={"active": before}, after={"active": active},
                  reason=reason)
     return user
@@ -92,10 +125,10 @@ def issue_token(session: Session, actor: Principal | str, user: User, *, role: s
     return IssuedToken(token, secret)
 
 
-def revoke_token(session: Session, actor: Principal, token: ApiToken) -> ApiToken:
+def revoke_token(session: Session, actor: Principal | str, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.record(session, actor=actor.actor, action="token.revoke", target=f"token:{token.id}")
+        audit.record(session, actor=_actor(actor), action="token.revoke", target=f"token:{token.id}")
     return token
 
 
@@ -104,6 +137,22 @@ def get_user(session: Session, user_id: int) -> User:
     if user is None:
         raise ServiceError(404, "no such user")
     return user
+
+
+def user_by_email(session: Session, email: str) -> User:
+    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise ServiceError(404, f"no user {email!r}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(sa.select(User).order_by(User.id)))
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    return list(session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.id)))
 
 
 def get_token(session: Session, token_id: int) -> ApiToken:

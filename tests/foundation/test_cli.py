@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -46,7 +47,7 @@ def test_load_and_activate(runner, session):
     assert result.exit_code == 0, result.output
     assert session.scalar(sa.select(Study.status).where(Study.key == "reminder-rct")) == "active"
     again = runner.invoke(args=["hwtrial", "studies", "load", str(STUDY)])
-    assert again.exit_code == 1 and "exists" in again.output
+    assert again.exit_code == 1 and "exists" in again.output and "studies amend" in again.output
 
 
 def test_users_create_prints_a_one_time_token(runner, session):
@@ -81,11 +82,33 @@ def test_demo_prepares_a_fresh_database(tmp_path):
         assert conn.execute(sa.text("SELECT count(*) FROM hwtrial_study")).scalar() == 4
         assert conn.execute(sa.text("SELECT count(*) FROM hwtrial_user")).scalar() == 4
     engine.dispose()
+    assert_each_link_has_a_task_now(tmp_path / "demo.sqlite3", done.stdout)
+
+
+def assert_each_link_has_a_task_now(path, stdout):
+    """Every printed participant link opens on something to do (not "Nothing to do right now")."""
+    from hwtrial.auth.links import read_link_token
+    from hwtrial.config import DEFAULT_SECRET_KEY
+    from hwtrial.models import Participant, utcnow
+    from hwtrial.services.participant_flow import home
+    from tests.conftest import make_app
+
+    links = [line.split(": ", 1)[1] for line in stdout.splitlines() if "participant link (" in line]
+    assert len(links) == 4
+    app = make_app(f"sqlite:///{path}", HWTRIAL_SECRET_KEY=DEFAULT_SECRET_KEY)  # the demo's key
+    with app.app_context():
+        session = app.extensions["hwtrial"].db.session
+        for link in links:
+            pid, _ = read_link_token(DEFAULT_SECRET_KEY, link.split("token=")[1], timedelta(days=180))
+            today = home(session, session.get(Participant, pid), utcnow()).today
+            assert today, f"nothing to do now for {link}"
+        session.rollback()
+        app.extensions["hwtrial"].db.engine.dispose()
 
 
 def test_refused_configuration_is_a_message_not_a_traceback(tmp_path):
     hwtrial = Path(sys.executable).parent / "hwtrial"
-    done = subprocess.run([str(hwtrial), "routes"], capture_output=True, text=True, cwd=tmp_path,
+    done = subprocess.run([str(hwtrial), "audit", "verify"], capture_output=True, text=True, cwd=tmp_path,
                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=60)
     assert done.returncode == 2
     assert "configuration error: HWTRIAL_SECRET_KEY" in done.stderr and "Traceback" not in done.stderr

@@ -55,3 +55,13 @@ def test_duplicate_email_and_bad_role(client, make_user, bearer):
 def test_non_admin_cannot_manage_users(client, make_user, bearer):
     coordinator = bearer(make_user("coordinator")[1])
     assert client.get("/api/v1/users", headers=coordinator).status_code == 403
+
+
+def test_api_and_cli_share_the_account_rules(client, make_user, bearer):
+    """The schema lets `user@localhost` through; the service (shared with the CLI) refuses it."""
+    admin = bearer(make_user("admin")[1])
+    local = client.post("/api/v1/users", json={"email": "user@localhost", "role": "therapist"}, headers=admin)
+    assert local.status_code == 422 and local.get_json()["errors"] == {"email": ["not a valid email address"]}
+    short = client.post("/api/v1/users", json={"email": "p@b.org", "role": "therapist", "password": "x"},
+                        headers=admin)
+    assert short.status_code == 422 and "password" in short.get_json()["errors"]

@@ -7,7 +7,8 @@ from datetime import datetime
 import click
 from flask.cli import with_appcontext
 
-from .extensions import get_session
+from ..extensions import get_session
+from .common import committed
 
 
 @click.group("homework", help="Homework instances: expire overdue ones, recompute metrics, re-plan.")
@@ -16,7 +17,7 @@ def homework_group():
 
 
 def _now(value: str | None) -> datetime:
-    from .models import utcnow
+    from ..models import utcnow
 
     if value is None:
         return utcnow()
@@ -31,8 +32,7 @@ def _now(value: str | None) -> datetime:
 @with_appcontext
 def expire_command(now_text):
     """Mark unsubmitted homework past its expiry as expired (run every few minutes; idempotent)."""
-    from .cli import committed
-    from .services import homework
+    from ..services import homework
 
     now = _now(now_text)
     count = committed(lambda: homework.expire_due(get_session(), now))
@@ -44,8 +44,7 @@ def expire_command(now_text):
 @with_appcontext
 def metrics_command(study_key):
     """Recompute the engagement metrics of every submitted homework of a study from its events."""
-    from .cli import committed
-    from .services import homework, studies
+    from ..services import homework, studies
 
     def work():
         return homework.recompute_study_metrics(get_session(), studies.get_study(get_session(), None, study_key))
@@ -58,8 +57,7 @@ def metrics_command(study_key):
 @with_appcontext
 def regenerate_command(study_key):
     """Re-plan every active participant's schedule (new slots; not-yet-opened ones move)."""
-    from .cli import committed
-    from .services import homework, studies
+    from ..services import homework, studies
 
     def work():
         return homework.regenerate_for_study(get_session(), studies.get_study(get_session(), None, study_key))

@@ -10,8 +10,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .errors import ServiceError
-from .extensions import get_session
+from ..errors import ServiceError
+from ..extensions import get_session
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -132,7 +132,7 @@ def render_table(doc: dict) -> str:
 @with_appcontext
 def analyze(study, as_json, population, sections):
     """Print the results of STUDY (unblinded: run by the installation's operator)."""
-    from .services.results import build_results
+    from ..services.results import build_results
 
     try:
         doc = build_results(get_session(), None, study, population=population,

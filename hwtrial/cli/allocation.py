@@ -8,7 +8,8 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from .extensions import get_session
+from ..extensions import get_session
+from .common import committed
 
 
 @click.group("allocation", help="Allocation log: replay from the stored seed, export.")
@@ -18,7 +19,7 @@ def allocation_group():
 
 def verify_study(study_key: str):
     """Replay every allocation of ``study_key``; returns the :class:`VerifyReport`."""
-    from .services import allocation, studies
+    from ..services import allocation, studies
 
     study = studies.get_study(get_session(), None, study_key)
     return allocation.verify(get_session(), study)
@@ -29,7 +30,6 @@ def verify_study(study_key: str):
 @with_appcontext
 def verify_command(study_key):
     """Re-derive every allocation from the seed and log; exit 1 on any mismatch."""
-    from .cli import committed
 
     report = committed(lambda: verify_study(study_key))
     for seq, stored, replayed in report.mismatches:
@@ -44,8 +44,8 @@ def verify_command(study_key):
 
 def export_study(study_key: str) -> list[dict]:
     """The allocation list as the command-line operator (audited as ``cli``)."""
-    from .auth.principal import Principal
-    from .services import blinding, studies
+    from ..auth.principal import Principal
+    from ..services import blinding, studies
 
     class _Operator(Principal):
         # Whoever can run the CLI can read the database: the export is audited, not refused.
@@ -62,8 +62,7 @@ def export_study(study_key: str) -> list[dict]:
 @with_appcontext
 def export_command(study_key, fmt):
     """Print the unblinded allocation list (CSV or JSON); the export is audited."""
-    from .cli import committed
-    from .services.blinding import rows_as_csv
+    from ..services.blinding import rows_as_csv
 
     rows = committed(lambda: export_study(study_key))
     click.echo(rows_as_csv(rows) if fmt == "csv" else json.dumps(rows, indent=2), nl=False)

@@ -70,6 +70,8 @@ class OutboxMessage(Model):
     status: Mapped[str] = mapped_column(sa.String(10), default="pending", server_default="pending")
     #: A claimed message belongs to its worker until then.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Which claim holds the row (a worker that lost it to another after its lease stops there).
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
     #: The study and participant a message is about (NULL for messages about neither).
     study_id: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_study.id"))
     participant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_participant.id"), index=True)

@@ -11,6 +11,8 @@ every row ends ``sent`` or ``dead`` (after ``RetryPolicy.max_attempts``, with th
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,8 +71,13 @@ def due_condition(now: datetime):
     )
 
 
-def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) -> list[int]:
-    """Claim up to ``limit`` due messages for ``lease`` and commit the claim."""
+def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) -> tuple[list[int], str]:
+    """Claim up to ``limit`` due messages for ``lease`` and commit the claim.
+
+    Returns the ids and this claim's token: a row reclaimed by another worker after the lease
+    carries that worker's token, and the first worker then leaves it alone.
+    """
+    token = uuid.uuid4().hex
     ids = list(session.scalars(
         sa.select(OutboxMessage.id).where(due_condition(now))
         .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
@@ -78,10 +85,21 @@ def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) 
     if ids:
         session.execute(
             sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-            .values(status="sending", lease_until=now + lease, attempts=OutboxMessage.attempts + 1),
+            .values(status="sending", lease_until=now + lease, claim_token=token,
+                    attempts=OutboxMessage.attempts + 1),
             execution_options={"synchronize_session": False})
     session.commit()
-    return ids
+    return ids, token
+
+
+def _renew(session: Session, message_id: int, token: str, until: datetime) -> bool:
+    """Extend this claim's lease on one row just before sending it; False when it was lost."""
+    renewed = session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "sending",
+                                       OutboxMessage.claim_token == token)
+        .values(lease_until=until), execution_options={"synchronize_session": False}).rowcount
+    session.commit()
+    return renewed == 1
 
 
 def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 100,
@@ -90,11 +108,16 @@ def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 
     """Send every message due at ``now`` (up to ``limit``); commit after each outcome.
 
     A failing message never blocks the others: it is retried later or dead-lettered, and the
-    run goes on with the next one.
+    run goes on with the next one. Each row's lease is renewed just before it is sent, so a
+    batch that takes longer than the lease loses its unsent rows to another worker instead of
+    both sending them.
     """
-    ids = claim_due(session, now, limit=limit, lease=lease)
+    started = time.monotonic()
+    ids, token = claim_due(session, now, limit=limit, lease=lease)
     counts = {"sent": 0, "retried": 0, "dead": 0, "cancelled": 0}
     for message_id in ids:
+        if not _renew(session, message_id, token, now + timedelta(seconds=time.monotonic() - started) + lease):
+            continue  # the lease ran out and another worker has it now
         message = session.get(OutboxMessage, message_id, populate_existing=True)
         try:
             send(message)

@@ -24,6 +24,7 @@ def upgrade():
     with op.batch_alter_table("hwtrial_outbox") as batch:
         batch.add_column(sa.Column("status", sa.String(10), nullable=False, server_default="pending"))
         batch.add_column(sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("claim_token", sa.String(32), nullable=True))
         batch.create_check_constraint("status", f"status IN {STATES}")
         batch.add_column(sa.Column("study_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("participant_id", sa.Integer(), nullable=True))
@@ -60,5 +61,6 @@ def downgrade():
         batch.drop_column("study_id")
         batch.drop_index("ix_hwtrial_outbox_status_due_at")
         batch.drop_constraint("status", type_="check")
+        batch.drop_column("claim_token")
         batch.drop_column("lease_until")
         batch.drop_column("status")

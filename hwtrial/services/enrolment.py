@@ -23,6 +23,7 @@ from ..auth.links import make_link_token
 from ..auth.principal import Principal
 from ..errors import ServiceError
 from ..models import ConsentRecord, Participant, Study, User, WebSession, utcnow
+from ..scheduling import instance_state, plan_instances
 from . import audit, blinding
 from .allocation import StudyDesign, allocate, design_of
 from .homework import generate_instances
@@ -234,10 +235,6 @@ def demo_enrolment(session: Session, study: Study, base_url: str, now: datetime 
 def demo_enrolled_at(schedule: list, now: datetime, tz: str = "UTC") -> datetime:
     """The latest whole number of days before ``now`` at which an enrolment has a task to do
     now: open, else past due but still accepted (``now`` itself when none in 90 days does)."""
-    from datetime import timedelta
-
-    from ..scheduling import instance_state, plan_instances
-
     for wanted in ("open", "due"):
         for days in range(91):
             at = now - timedelta(days=days)

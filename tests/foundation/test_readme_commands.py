@@ -16,7 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SERVES_TAG = "(serves until Ctrl-C)"
 #: Commands that do not return: the development server and the demo (unless --no-serve).
-SERVING = re.compile(r"hwtrial (run\b|demo\b(?!.*--no-serve))")
+SERVING = re.compile(r"hwtrial (run\b|worker\b(?!.*--once)|demo\b(?!.*--no-serve))")
 #: Lines that ask for a password (hidden, twice) get it on standard input; the others none.
 PROMPTS = re.compile(r"reset-password|--password(\s|$)")
 PASSWORD = "readme-test-password"

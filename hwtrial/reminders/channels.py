@@ -133,12 +133,13 @@ def reminder_email(session: Session, message: OutboxMessage, config: Mapping[str
 
 
 def reminder_link(participant: Participant, message: OutboxMessage, config: Mapping[str, Any]) -> str:
-    """A fresh signed access link (valid ``HWTRIAL_PARTICIPANT_LINK_DAYS`` from sending)."""
+    """A fresh signed access link (valid ``HWTRIAL_PARTICIPANT_LINK_DAYS`` from sending) that
+    records the click and lands on the reminder's task (:mod:`hwtrial.reminders.clicks`)."""
     from ..auth.links import make_link_token
 
     token = make_link_token(config["HWTRIAL_SECRET_KEY"], participant.id, participant.link_generation)
     root = (config.get("HWTRIAL_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
-    return f"{root}{config.get('HWTRIAL_URL_PREFIX', '')}/p/start?token={token}"
+    return f"{root}{config.get('HWTRIAL_URL_PREFIX', '')}/p/start?token={token}&reminder={message.id}"
 
 
 #: Email builders by the ``kind`` in an outbox payload.

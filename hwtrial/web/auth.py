@@ -10,6 +10,7 @@ from ..auth.links import LinkError
 from ..auth.load import SESSION_COOKIE, current_principal
 from ..errors import ServiceError
 from ..extensions import get_session
+from ..models import utcnow
 from ..services import sessions, users
 from . import throttle
 from .csrf import check_csrf, set_pre_session_cookie
@@ -67,8 +68,11 @@ def participant_start():
     it (see :mod:`hwtrial.redaction`); the page sends no Referer.
     """
     token = request.values.get("token", "")
+    reminder = request.values.get("reminder", "")
+    reminder = int(reminder) if reminder.isdigit() and len(reminder) < 10 else None
     if request.method == "GET":
-        response = current_app.make_response(render_template("hwtrial/participant_start.html", token=token))
+        response = current_app.make_response(render_template("hwtrial/participant_start.html", token=token,
+                                                              reminder=reminder))
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cache-Control"] = "no-store"
         set_pre_session_cookie(response)
@@ -77,7 +81,7 @@ def participant_start():
     throttle.attempt("entry", "HWTRIAL_ENTRY_LIMIT_ADDRESS", throttle.client_address())
     config = current_app.config
     try:
-        _participant, secret = sessions.exchange_link(
+        participant, secret = sessions.exchange_link(
             get_session(), config["HWTRIAL_SECRET_KEY"], token,
             timedelta(days=config["HWTRIAL_PARTICIPANT_LINK_DAYS"]),
             timedelta(days=config["HWTRIAL_PARTICIPANT_SESSION_DAYS"]))
@@ -85,7 +89,14 @@ def participant_start():
         raise ServiceError(403, f"this link is {error.reason}; ask the study team for a new one") from None
     g.hwtrial_new_session = secret
     lifetime = timedelta(days=config["HWTRIAL_PARTICIPANT_SESSION_DAYS"])
-    return _set_session_cookie(redirect(url_for("hwtrial_participant.home")), secret, lifetime)
+    landing = url_for("hwtrial_participant.home")
+    if reminder is not None:  # a reminder's link: record the click, open its task
+        from ..reminders.clicks import record_click
+
+        instance_id = record_click(get_session(), participant, reminder, utcnow())
+        if instance_id is not None:
+            landing = url_for("hwtrial_participant.task", instance_id=instance_id)
+    return _set_session_cookie(redirect(landing), secret, lifetime)
 
 
 @bp.app_context_processor

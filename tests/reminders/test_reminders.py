@@ -173,3 +173,41 @@ def test_webhook_reminders_are_signed_and_retried_on_500(app, receiver, enrol, t
     assert first_headers["Idempotency-Key"] == headers["Idempotency-Key"]  # a repeat is recognisable
     sent = json.loads(body)
     assert sent["participant"]["id"] == pid and sent["type"] == "reminder" and "arm" not in sent
+
+
+def test_the_reminder_link_records_the_click_and_opens_the_task(app, smtp_server, load_study, enrol):
+    from hwtrial.models import Event
+    from tests.homework.conftest import CSRF
+
+    mailbox, _ = smtp_server
+    load_study("reminder-rct")
+    pid, open_at, *_ = participant(app, enrol, "reminders", email="pat@home.example")
+    other, *_ = participant(app, enrol, "reminders", email="other@home.example")
+    run_pass(app, open_at)
+    run_pass(app, outbox(app, pid)[0].due_at)
+    body = mailbox.messages[0][1].get_payload(decode=True).decode()
+    link = body.split("https://trials.example")[1].split()[0]
+    token, reminder = link.split("token=")[1].split("&reminder=")
+    browser = app.test_client()
+    page = browser.get(link).get_data(as_text=True)
+    assert f'name="reminder" value="{reminder}"' in page
+    form = {"csrf_token": CSRF.search(page)[1], "token": token, "reminder": reminder}
+    answer = browser.post("/p/start", data=form)
+    instance_id = outbox(app, pid)[0].payload["instance_id"]
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/p/tasks/{instance_id}")
+    browser.post("/p/start", data=form)  # a second click is the same event
+    with app.app_context():
+        clicks = db(app).scalars(sa.select(Event).where(Event.type == "reminder_clicked")).all()
+        assert [(c.participant_id, c.instance_id) for c in clicks] == [(pid, instance_id)]
+    # someone else's reminder id in one's own link is ignored (no event, lands at home)
+    run_pass(app, outbox(app, other)[0].due_at)
+    with app.app_context():
+        from hwtrial.auth.links import make_link_token
+
+        own = make_link_token(app.config["HWTRIAL_SECRET_KEY"], other, 0)
+    page = app.test_client()
+    text = page.get(f"/p/start?token={own}").get_data(as_text=True)
+    answer = page.post("/p/start", data={"csrf_token": CSRF.search(text)[1], "token": own, "reminder": reminder})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/p/")
+    with app.app_context():
+        assert db(app).scalar(sa.select(sa.func.count()).where(Event.type == "reminder_clicked")) == 1

@@ -44,6 +44,7 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_participant.review": PARTICIPANT,
     "hwtrial_participant.done": PARTICIPANT,
     "hwtrial_participant.leave": PARTICIPANT,
+    "hwtrial_participant.reminders": PARTICIPANT,
     # studies API
     "hwtrial_studies.StudyList": frozenset({"admin", "coordinator", "therapist", "statistician"}),
     "hwtrial_studies.StudyList POST": COORDINATION,

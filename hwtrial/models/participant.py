@@ -41,6 +41,9 @@ class Participant(Model):
     source: Mapped[str] = mapped_column(sa.String(20), default="api")
     #: Recruitment-platform identifiers (e.g. Prolific STUDY_ID and SESSION_ID).
     source_info: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)
+    #: The participant paused their reminders until then / stopped them (from their pages).
+    reminders_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminders_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Bumped to revoke every access link issued so far.
     link_generation: Mapped[int] = mapped_column(default=0)
 

@@ -24,6 +24,7 @@ from ..randomisation.micro import decide, probability_at
 from ..randomisation.seeds import micro_rng
 from ..scheduling import zone
 from .planning import DecisionTime, availability, decision_times
+from .preferences import reminders_off_at
 from .queueing import insert_new, task_windows
 
 GRACE = timedelta(minutes=15)
@@ -84,7 +85,7 @@ def _decide_point(session, study, participant, policy, point: DecisionTime, now,
     today = point.at.astimezone(zi).date()
     submitted_today = any(t.submitted_at is not None and t.submitted_at <= point.at
                           and t.submitted_at.astimezone(zi).date() == today for t in tasks)
-    reason = "missed" if point.at < now - GRACE else availability(
+    reason = "missed" if point.at < now - GRACE else reminders_off_at(participant, point.at) or availability(
         policy, point, participant.timezone, tasks, submitted_today,
         treated_per_day.get((participant.id, point.day), 0))
     decision = decide(probability_at(policy["probability"], point.day), reason is None,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..models import Allocation, ConsentRecord, HomeworkInstance, OutboxMessage, Participant, Study
 from .dispatcher import Cancelled
 from .planning import PlannedReminder, TaskWindow, plan_reminders
+from .preferences import reminders_off_at
 
 #: How far ahead each pass plans (longer than any worker outage we want to ride out).
 HORIZON = timedelta(hours=36)
@@ -58,6 +59,8 @@ def participant_plan(policy: Mapping[str, Any], participant: Participant, tasks:
     """``{outbox key: row}`` of a participant's reminders in ``[start, end)``."""
     rows = {}
     for reminder in plan_reminders(policy, tasks, participant.timezone, start, end):
+        if reminders_off_at(participant, reminder.send_at):
+            continue
         for channel in policy.get("channels") or ["email"]:
             if (channel == "email" and not participant.email) or (channel == "webhook" and not webhook_url):
                 continue
@@ -127,6 +130,8 @@ def check_still_applies(session: Session, message: OutboxMessage, now: datetime)
         task = session.get(HomeworkInstance, message.payload["instance_id"])
         if task is None or task.state in FINAL_STATES or task.expire_at <= now:
             raise ReminderCancelled("the task was submitted or expired")
+        if reminders_off_at(participant, now):
+            raise ReminderCancelled(f"the participant {reminders_off_at(participant, now)} reminders")
         return participant
     study = session.get(Study, participant.study_id)
     policy = reminder_policies(study.definition).get(

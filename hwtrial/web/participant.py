@@ -84,7 +84,31 @@ def home():
         return redirect(url_for(".consent"))
     if isinstance(step, tuple):
         return redirect(url_for(".questionnaire", timepoint=step[0], instrument=step[1]))
-    return _render("home.html", ctx, home=flow.home(session, ctx.participant, now))
+    return _render("home.html", ctx, home=flow.home(session, ctx.participant, now),
+                   reminders=_reminder_choice(ctx, now))
+
+
+def _reminder_choice(ctx: Ctx, now) -> dict | None:
+    """The participant's reminder state for the pause/stop form (None: their arm has none)."""
+    from ..reminders.preferences import reminders_off_at, reminders_offered
+
+    if not reminders_offered(ctx.definition, ctx.arm_key):
+        return None
+    return {"off": reminders_off_at(ctx.participant, now), "until": ctx.participant.reminders_paused_until}
+
+
+@bp.route("/reminders", methods=["POST"])
+def reminders():
+    """Pause (3 days), stop or resume reminders; back to the task (or home page) it came from."""
+    from ..reminders.preferences import set_reminder_choice
+
+    ctx, session, now = _ctx(), get_session(), utcnow()
+    check_csrf()
+    set_reminder_choice(session, ctx.participant, ctx.definition, ctx.arm_key, request.form.get("action", ""), now)
+    task = request.form.get("task", "")
+    if task.isdigit() and len(task) < 10:
+        return redirect(url_for(".task", instance_id=int(task)))
+    return redirect(url_for(".home"))
 
 
 @bp.route("/consent", methods=["GET", "POST"])
@@ -130,7 +154,7 @@ def task(instance_id: int):
     if request.method == "GET":
         view = flow.task_view(session, ctx.participant, instance, ctx.locale, now, ctx.arm_key)
         return _render("task.html", ctx, instance=instance, view=view, values=instance.draft or {},
-                       errors={}, saved=request.args.get("saved") == "1")
+                       errors={}, saved=request.args.get("saved") == "1", reminders=_reminder_choice(ctx, now))
     check_csrf()
     values = _answers()
     flow.save_draft(session, ctx.participant, instance, values, now)

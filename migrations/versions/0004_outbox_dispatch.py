@@ -37,6 +37,8 @@ def upgrade():
         batch.create_index("ix_hwtrial_outbox_participant_id", ["participant_id"])
     with op.batch_alter_table("hwtrial_participant") as batch:
         batch.add_column(sa.Column("email", sa.String(254), nullable=True))
+        batch.add_column(sa.Column("reminders_paused_until", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("reminders_stopped_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("hwtrial_decision_point") as batch:
         batch.add_column(sa.Column("local_time", sa.String(40), nullable=True))
         batch.add_column(sa.Column("study_day", sa.Integer(), nullable=True))
@@ -51,6 +53,8 @@ def downgrade():
         for column in ("clicked_at", "sent_at", "unavailable_reason", "study_day", "local_time"):
             batch.drop_column(column)
     with op.batch_alter_table("hwtrial_participant") as batch:
+        batch.drop_column("reminders_stopped_at")
+        batch.drop_column("reminders_paused_until")
         batch.drop_column("email")
     with op.batch_alter_table("hwtrial_outbox") as batch:
         batch.drop_index("ix_hwtrial_outbox_participant_id")

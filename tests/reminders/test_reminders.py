@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from hwtrial.auth.links import read_link_token
-from hwtrial.models import HomeworkInstance, OutboxMessage, Participant
+from hwtrial.models import HomeworkInstance, OutboxMessage, Participant, utcnow
 from hwtrial.reminders.webhooks import verify
 from hwtrial.reminders.worker import run_pass
 from hwtrial.services.loading import load_study_from_file
@@ -67,7 +67,7 @@ def test_reminder_arm_gets_its_emails_in_local_time_and_control_none(app, smtp_s
     recipients, mail = mailbox.messages[0]
     assert recipients == ["pat@home.example"]
     body = mail.get_payload(decode=True).decode()
-    token = body.split("https://trials.example/p/start?token=")[1].split()[0]
+    token = body.split("https://trials.example/p/start?token=")[1].split()[0].split("&")[0]
     assert read_link_token(app.config["HWTRIAL_SECRET_KEY"], token, timedelta(days=1))[0] == pid
     assert run_pass(app, rows[-1].due_at).reminders["queued"] == 0  # planning again queues nothing twice
 
@@ -211,3 +211,50 @@ def test_the_reminder_link_records_the_click_and_opens_the_task(app, smtp_server
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/p/")
     with app.app_context():
         assert db(app).scalar(sa.select(sa.func.count()).where(Event.type == "reminder_clicked")) == 1
+
+
+def test_participant_pauses_and_stops_reminders_from_their_page(app, smtp_server, load_study, enrol, sign_in):
+    from hwtrial.models import AuditEntry, Event
+    from tests.homework.conftest import csrf
+
+    mailbox, _ = smtp_server
+    load_study("reminder-rct")
+    pid, *_ = participant(app, enrol, "reminders", email="pat@home.example")
+    control, *_ = participant(app, enrol, "control")
+    now = utcnow()
+    with app.app_context():  # the first tasks are open now, so their pages can be shown
+        for who in (pid, control):
+            first = db(app).scalar(sa.select(HomeworkInstance).where(HomeworkInstance.participant_id == who)
+                                   .order_by(HomeworkInstance.open_at))
+            first.open_at, first.due_at, first.expire_at = now - timedelta(hours=1), now + timedelta(days=2), \
+                now + timedelta(days=3)
+        db(app).commit()
+    run_pass(app, now)
+    queued = [r for r in outbox(app, pid) if r.status == "pending"]
+    assert queued
+    browser = sign_in(pid)
+    task = f"/p/tasks/{queued[0].payload['instance_id']}"
+    assert "Pause reminders for 3 days" in browser.get(task).get_data(as_text=True)
+    stop = browser.post("/p/reminders", data={"csrf_token": csrf(browser, task), "action": "stop",
+                                               "task": task.rsplit("/", 1)[1]})
+    assert stop.status_code == 302 and stop.headers["Location"].endswith(task)
+    assert "You have stopped your reminders." in browser.get(task).get_data(as_text=True)
+    report = run_pass(app, max(r.due_at for r in queued))
+    assert report.dispatch.sent == 0 and mailbox.messages == []
+    assert {r.status for r in outbox(app, pid)} == {"cancelled"}
+    resumed = browser.post("/p/reminders", data={"csrf_token": csrf(browser, task), "action": "resume"})
+    assert resumed.status_code == 302
+    with app.app_context():
+        actions = db(app).scalars(sa.select(AuditEntry.action).where(AuditEntry.action.like("reminders.%"))
+                                  .order_by(AuditEntry.seq)).all()
+        types = db(app).scalars(sa.select(Event.type).where(Event.participant_id == pid)).all()
+    assert actions == ["reminders.stop", "reminders.resume"] and {"reminders_stop", "reminders_resume"} <= set(types)
+    # the control arm gets no reminders and is not offered the choice
+    other = sign_in(control)
+    with app.app_context():
+        their_task = db(app).scalar(sa.select(HomeworkInstance.id).where(HomeworkInstance.participant_id == control)
+                                    .order_by(HomeworkInstance.open_at))
+    page = other.get(f"/p/tasks/{their_task}").get_data(as_text=True)
+    assert page.count("<h1>") == 1 and "Pause reminders" not in page
+    assert other.post("/p/reminders", data={"csrf_token": csrf(other, f"/p/tasks/{their_task}"),
+                                            "action": "pause"}).status_code == 404

@@ -30,7 +30,13 @@ from . import results_designs as designs
 from . import results_outcomes as outcomes
 from . import results_sections as basic
 from .blinding import can_see_arms
-from .results_context import build_context, covariate_keys, guarded, score_pairs
+from .results_context import (
+    build_context,
+    covariate_keys,
+    guarded,
+    proximal_window_hours,
+    score_pairs,
+)
 from .results_data import load_tables
 from .studies import get_study
 
@@ -105,7 +111,8 @@ def build_results(session: Session, principal: Principal | None, study_key: str,
         a["features"].get("reminders", {}).get("policy") == "micro_randomised"
         for a in definition["arms"])
     tables = load_tables(session, study, covariate_keys=covariate_keys(definition),
-                         score_pairs=score_pairs(definition), micro_randomised=micro)
+                         score_pairs=score_pairs(definition), micro_randomised=micro,
+                         proximal_window_hours=proximal_window_hours(definition))
     try:
         ctx = build_context(definition, tables, sees_arms=not blind, population=population)
     except ValueError as error:

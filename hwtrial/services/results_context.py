@@ -104,6 +104,10 @@ class ResultsContext:
         return any(arm["features"].get("reminders", {}).get("policy") == "micro_randomised"
                    for arm in self.definition["arms"])
 
+    @property
+    def proximal_window_hours(self) -> float:
+        return proximal_window_hours(self.definition)
+
     def analysed(self, population: str | None = None) -> pd.DataFrame:
         """Participants whose data may be used, restricted to ``population``."""
         population = population or self.populations[0]
@@ -126,6 +130,13 @@ class ResultsContext:
             by_id = self.cache.setdefault(
                 name, self.tables.scores.set_index("participant_id")[name])
         return frame["participant_id"].map(by_id).astype(float)
+
+
+def proximal_window_hours(definition: dict[str, Any]) -> float:
+    """The micro-randomised reminders' proximal-outcome window (the study file's, default 2 h)."""
+    return float(next((arm["features"]["reminders"].get("proximal_window_hours", 2)
+                       for arm in definition["arms"]
+                       if arm["features"].get("reminders", {}).get("policy") == "micro_randomised"), 2))
 
 
 def score_pairs(definition: dict[str, Any]) -> list[tuple[str, str]]:

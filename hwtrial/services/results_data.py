@@ -161,20 +161,21 @@ def decision_point_rows(session: Session, study: Study,
         within = ("julianday(i.submitted_at) > julianday(d.decided_at) AND "
                   "julianday(i.submitted_at) <= julianday(d.decided_at) + :secs / 86400.0")
     sql = f"""
-        SELECT d.participant_id, d.available, d.probability, d.treated,
+        SELECT d.participant_id, d.available, d.probability, d.treated, d.study_day,
                CASE WHEN EXISTS (SELECT 1 FROM hwtrial_homework_instance i
                      WHERE i.participant_id = d.participant_id AND i.submitted_at IS NOT NULL
                        AND {within}) THEN 1 ELSE 0 END
         FROM hwtrial_decision_point d WHERE d.study_id = :sid"""
     df = fetch_frame(session, sql, {"sid": study.id, "secs": float(window_hours) * 3600},
-                     ["participant_id", "available", "probability", "treated", "outcome"])
+                     ["participant_id", "available", "probability", "treated", "study_day", "outcome"])
     df["available"] = df["available"].astype(int)
     df["treated"] = df["treated"].astype(float).fillna(0).astype(int)
     return df
 
 
 def load_tables(session: Session, study: Study, *, covariate_keys: list[str],
-                score_pairs: list[tuple[str, str]], micro_randomised: bool) -> StudyTables:
+                score_pairs: list[tuple[str, str]], micro_randomised: bool,
+                proximal_window_hours: float = PROXIMAL_WINDOW_HOURS) -> StudyTables:
     """Run every aggregate query of one results call and join them per participant.
 
     On PostgreSQL the two big scans (homework instances, events) each get a connection of
@@ -183,7 +184,7 @@ def load_tables(session: Session, study: Study, *, covariate_keys: list[str],
     small = {"people": lambda s: participant_rows(s, study, covariate_keys),
              "scores": lambda s: score_rows(s, study, score_pairs),
              "clusters": lambda s: cluster_counts(s, study),
-             "dps": lambda s: decision_point_rows(s, study) if micro_randomised else None}
+             "dps": lambda s: decision_point_rows(s, study, proximal_window_hours) if micro_randomised else None}
     got = run_queries(session, [{"work": lambda s: homework_aggregates(s, study)},
                                 {"events": lambda s: event_counts(s, study)}, small])
     people = got["people"].merge(got["work"], on="participant_id", how="left")

@@ -107,6 +107,11 @@ def mrt(ctx: ResultsContext) -> dict:
     if dps.empty or not dps["available"].any():
         raise ValueError("no available decision points yet")
     n = dps["participant_id"].nunique()
-    result = wcls(dps, small_sample=n < MRT_SMALL_SAMPLE_BELOW, level=ctx.level)
-    return {"proximal_outcome": "homework submitted within 2 hours of the decision point",
-            "n_decision_points": len(dps), "result": result}
+    # Time in study (day) as a control, as the WCLS literature does: only when it varies and
+    # every point has it (points logged before the day was recorded have none).
+    days = dps.loc[dps["available"].astype(bool), "study_day"]
+    controls = ["study_day"] if days.notna().all() and days.nunique() > 1 else []
+    result = wcls(dps, controls=controls, small_sample=n < MRT_SMALL_SAMPLE_BELOW, level=ctx.level)
+    window = ctx.proximal_window_hours
+    return {"proximal_outcome": f"homework submitted within {window:g} hours of the decision point",
+            "controls": controls, "n_decision_points": len(dps), "result": result}

@@ -74,6 +74,8 @@ def complete_features(features: dict) -> dict:
                          ("relative_to_due_hours", []), ("decision_points", None),
                          ("probability", None), ("availability", None)):
         reminders.setdefault(key, default)
+    if policy == "micro_randomised":  # the proximal outcome: a submission within this window
+        reminders.setdefault("proximal_window_hours", 2)
     if reminders["availability"] is not None:
         reminders["availability"] = {"max_per_day": None, "skip_if_completed_today": False,
                                      **reminders["availability"]}

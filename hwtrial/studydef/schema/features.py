@@ -60,6 +60,8 @@ class RemindersSchema(Schema):
     decision_points = fields.Nested(DecisionPointsSchema, allow_none=True)
     probability = Probability(allow_none=True)
     availability = fields.Nested(AvailabilitySchema, allow_none=True)
+    #: Micro-randomised: the proximal outcome is a homework submission within this many hours.
+    proximal_window_hours = Number(validate=validate.Range(min=0, max=168, min_inclusive=False))
 
 
 class ScaleSchema(Schema):

@@ -32,7 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_PARTICIPANT_SESSION_DAYS": 90,
     "HWTRIAL_SQLITE_BUSY_TIMEOUT_MS": 30000,
     "HWTRIAL_STUDIES_DIR": None,  # None: ./studies
-    "HWTRIAL_MIGRATIONS_DIR": None,  # None: the repository's migrations/ folder
+    "HWTRIAL_MIGRATIONS_DIR": None,  # None: the installed package's migrations (see below)
     "HWTRIAL_PUBLIC_URL": None,  # None: the host the request came to
     "HWTRIAL_DEFAULT_LOCALE": "en",
     "HWTRIAL_PROLIFIC_PID_PARAM": "PROLIFIC_PID",
@@ -75,6 +75,20 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def default_migrations_dir() -> Path:
+    """hwtrial's Alembic folder: ``hwtrial/migrations`` in a built wheel, ``migrations/`` in a checkout.
+
+    The repository keeps the folder at the top level; the wheel maps it into the package
+    (``package_dir`` in setup.py), so an installed hwtrial never looks at the working directory.
+    """
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "migrations", package.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise ConfigError(f"HWTRIAL_MIGRATIONS_DIR: no migrations found in {package} or beside it; "
+                      "reinstall hwtrial or set HWTRIAL_MIGRATIONS_DIR")
+
+
 def finalise(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     """Fill derived values and refuse unsafe combinations."""
     env = config["HWTRIAL_ENV"]
@@ -90,7 +104,7 @@ def finalise(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
         config["HWTRIAL_DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / name)
     config["HWTRIAL_DATABASE_URL"] = normalise_database_url(config["HWTRIAL_DATABASE_URL"])
     if not config["HWTRIAL_MIGRATIONS_DIR"]:
-        config["HWTRIAL_MIGRATIONS_DIR"] = str(Path(__file__).resolve().parent.parent / "migrations")
+        config["HWTRIAL_MIGRATIONS_DIR"] = str(default_migrations_dir())
     if not config["HWTRIAL_STUDIES_DIR"]:
         config["HWTRIAL_STUDIES_DIR"] = str(Path.cwd() / "studies")
     return config

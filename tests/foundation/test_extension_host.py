@@ -92,3 +92,29 @@ def test_cli_group_is_registered(tmp_path):
     HWTrial(app, db=host_db)
     result = app.test_cli_runner().invoke(args=["hwtrial", "--help"])
     assert result.exit_code == 0 and "studies" in result.output and "audit" in result.output
+
+
+def _host_autogenerate_diff(app, host_db, include_object):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with app.app_context(), host_db.engine.connect() as conn:
+        opts = {"include_object": include_object} if include_object else {}
+        return compare_metadata(MigrationContext.configure(conn, opts=opts), HostBase.metadata)
+
+
+def test_host_autogenerate_leaves_hwtrial_tables_alone_with_the_filter(tmp_path):
+    from hwtrial.migrations_filter import include_object
+    from tests.conftest import upgrade
+
+    app, host_db = make_host(tmp_path)
+    HWTrial(app, db=host_db)
+    with app.app_context():
+        host_db.create_all()
+    upgrade(app)
+    unfiltered = _host_autogenerate_diff(app, host_db, None)
+    assert any(d[0] == "remove_table" and d[1].name.startswith("hwtrial_") for d in unfiltered)
+    filtered = _host_autogenerate_diff(app, host_db, include_object)
+    assert filtered == []  # nothing of hwtrial's (tables, indexes, constraints), host in sync
+    with app.app_context():
+        host_db.engine.dispose()

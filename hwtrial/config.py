@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_PARTICIPANT_SESSION_DAYS": 90,
     "HWTRIAL_SQLITE_BUSY_TIMEOUT_MS": 30000,
     "HWTRIAL_STUDIES_DIR": None,  # None: ./studies
-    "HWTRIAL_MIGRATIONS_DIR": None,  # None: the repository's migrations/ folder
+    "HWTRIAL_MIGRATIONS_DIR": None,  # None: the installed package's migrations (see below)
     "HWTRIAL_PUBLIC_URL": None,  # None: the host the request came to
     # Secure flag on cookies (and HSTS); None: on when HWTRIAL_PUBLIC_URL is https, else per request.
     "HWTRIAL_SECURE_COOKIES": None,
@@ -113,6 +113,18 @@ def _check_limit(key: str, value: Any) -> None:
         parse(str(value))
     except ValueError:
         raise ConfigError(f"{key}: {value!r} is not a rate such as '5 per 15 minutes'") from None
+def default_migrations_dir() -> Path:
+    """hwtrial's Alembic folder: ``hwtrial/migrations`` in a built wheel, ``migrations/`` in a checkout.
+
+    The repository keeps the folder at the top level; the wheel maps it into the package
+    (``package_dir`` in setup.py), so an installed hwtrial never looks at the working directory.
+    """
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "migrations", package.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise ConfigError(f"HWTRIAL_MIGRATIONS_DIR: no migrations found in {package} or beside it; "
+                      "reinstall hwtrial or set HWTRIAL_MIGRATIONS_DIR")
 
 
 def finalise(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
@@ -142,7 +154,7 @@ def finalise(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     for key in ("HWTRIAL_LOGIN_LIMIT_ACCOUNT", "HWTRIAL_LOGIN_LIMIT_ADDRESS", "HWTRIAL_ENTRY_LIMIT_ADDRESS"):
         _check_limit(key, config.get(key))
     if not config["HWTRIAL_MIGRATIONS_DIR"]:
-        config["HWTRIAL_MIGRATIONS_DIR"] = str(Path(__file__).resolve().parent.parent / "migrations")
+        config["HWTRIAL_MIGRATIONS_DIR"] = str(default_migrations_dir())
     if not config["HWTRIAL_STUDIES_DIR"]:
         config["HWTRIAL_STUDIES_DIR"] = str(Path.cwd() / "studies")
     return config

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import config as hwconfig
 from .api.errors import handle_http_exception, handle_service_error, handle_unexpected
 from .errors import ServiceError
-from .extensions import HWTrialState, get_session, migrate
+from .extensions import HWTrialState, get_session, migrate, state
 from .extensions import db as own_db
 from .sqlite import configure_sqlite_engine
 
@@ -67,18 +67,18 @@ class HWTrial:
         """Feature flags of a participant's arm, for host-app code (inside an app context).
 
         ``participant`` is the external id (str) or hwtrial's participant id (int). The first
-        exposure to each feature is recorded and committed here, as a request would.
+        exposure to each feature is recorded and committed here, as a request would, in a
+        session of hwtrial's own: the host's ``db.session`` and its pending work are left
+        alone (neither committed nor rolled back).
         Raises :class:`~hwtrial.errors.ServiceError` (404) for an unknown participant.
         """
+        from sqlalchemy.orm import Session
+
         from .services.features import features_by_ref
 
-        session = get_session()
-        try:
+        with Session(bind=state().db.engine) as session:  # closing rolls back on error
             result = features_by_ref(session, study_key, participant)
             session.commit()
-        except Exception:
-            session.rollback()
-            raise
         return result
 
     @staticmethod

@@ -10,6 +10,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from hwtrial.migrations_filter import VERSION_TABLE, include_hwtrial_object
 from hwtrial.models import Model
 
 config = context.config
@@ -17,17 +18,8 @@ if config.config_file_name and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
-VERSION_TABLE = "hwtrial_alembic_version"
-
-
 def get_engine():
     return current_app.extensions["hwtrial"].db.engine
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    if type_ == "table":
-        return name.startswith("hwtrial_") and name != VERSION_TABLE
-    return True
 
 
 def render_item(type_, obj, autogen_context):
@@ -43,7 +35,7 @@ def configure_args(connection_or_url):
     return dict(
         target_metadata=Model.metadata,
         version_table=VERSION_TABLE,
-        include_object=include_object,
+        include_object=include_hwtrial_object,
         render_as_batch=True,
         compare_type=True,
         render_item=render_item,

@@ -22,6 +22,9 @@ class Model(DeclarativeBase):
     """Base of every hwtrial table. Tables are prefixed ``hwtrial_``."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    # SQLAlchemy 2.1 maps ``float`` to DOUBLE, 2.0 to FLOAT; the migrations create DOUBLE, so say
+    # it here and the models agree with them (``db check``) on both.
+    type_annotation_map = {float: sa.Double()}
 
 
 def utcnow() -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 from pathlib import Path
@@ -117,13 +116,35 @@ def _mirror_head(seq: int, digest: str, mac: str) -> None:
     if not path:
         return
     with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        _lock_exclusive(handle)
         handle.seek(0)
         current = _parse_head_file(handle.read())
         if current is None or seq > current.seq:
             handle.seek(0)
             handle.truncate()
             handle.write(f"{seq} {digest} {mac}\n")
+
+
+def _lock_exclusive(handle) -> None:
+    """An exclusive lock on the open head file, released when it is closed.
+
+    Imported here, not at the top: ``fcntl`` exists only on POSIX, and hwtrial must import on
+    Windows; there ``msvcrt`` locks the first byte (the file's start, where the head is written).
+    """
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None
+    if fcntl is not None:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return
+    try:
+        import msvcrt
+    except ImportError:
+        raise RuntimeError("HWTRIAL_AUDIT_HEAD_FILE needs file locking (fcntl or msvcrt), which "
+                           "this platform lacks; unset HWTRIAL_AUDIT_HEAD_FILE") from None
+    handle.seek(0)
+    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
 
 
 def _parse_head_file(text: str) -> Head | None:

@@ -92,3 +92,71 @@ def test_cli_group_is_registered(tmp_path):
     HWTrial(app, db=host_db)
     result = app.test_cli_runner().invoke(args=["hwtrial", "--help"])
     assert result.exit_code == 0 and "studies" in result.output and "audit" in result.output
+
+
+def _host_autogenerate_diff(app, host_db, include_object):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with app.app_context(), host_db.engine.connect() as conn:
+        opts = {"include_object": include_object} if include_object else {}
+        return compare_metadata(MigrationContext.configure(conn, opts=opts), HostBase.metadata)
+
+
+def test_host_autogenerate_leaves_hwtrial_tables_alone_with_the_filter(tmp_path):
+    from hwtrial.migrations_filter import include_object
+    from tests.conftest import upgrade
+
+    app, host_db = make_host(tmp_path)
+    HWTrial(app, db=host_db)
+    with app.app_context():
+        host_db.create_all()
+    upgrade(app)
+    unfiltered = _host_autogenerate_diff(app, host_db, None)
+    assert any(d[0] == "remove_table" and d[1].name.startswith("hwtrial_") for d in unfiltered)
+    filtered = _host_autogenerate_diff(app, host_db, include_object)
+    assert filtered == []  # nothing of hwtrial's (tables, indexes, constraints), host in sync
+    with app.app_context():
+        host_db.engine.dispose()
+
+
+def _host_with_participant(tmp_path):
+    """A host app with hwtrial on its db, the reminder RCT active and one demo participant."""
+    from hwtrial.services.enrolment import demo_enrolment
+    from hwtrial.services.loading import load_study_from_file
+    from tests.conftest import STUDIES, upgrade
+
+    app, host_db = make_host(tmp_path)
+    trials = HWTrial(app, db=host_db)
+    with app.app_context():
+        host_db.create_all()
+    upgrade(app)
+    with app.app_context():
+        study = load_study_from_file(host_db.session, "test", str(STUDIES / "reminder-rct.yaml"),
+                                     activate=True)
+        demo_enrolment(host_db.session, study, "http://host.example")
+        key = study.key
+        host_db.session.commit()
+    return app, host_db, trials, key
+
+
+def test_features_for_leaves_the_hosts_transaction_alone(tmp_path):
+    from hwtrial.errors import ServiceError
+    from hwtrial.models import FeatureExposure
+
+    app, host_db, trials, key = _host_with_participant(tmp_path)
+    with app.app_context():
+        host_db.session.add(Client(name="Grace"))
+        features = trials.features_for(key, "demo-participant")
+        assert features  # the arm's flags
+        host_db.session.rollback()  # the host changes its mind
+        assert host_db.session.scalars(sa.select(Client)).all() == []  # was committed by hwtrial
+        assert host_db.session.scalars(sa.select(FeatureExposure)).all()  # hwtrial's row stays
+        host_db.session.rollback()  # end the reads: on SQLite an open transaction holds the lock
+
+        host_db.session.add(Client(name="Ada"))
+        with pytest.raises(ServiceError):
+            trials.features_for(key, "nobody")
+        host_db.session.commit()  # the host's pending work survived hwtrial's error
+        assert [c.name for c in host_db.session.scalars(sa.select(Client))] == ["Ada"]
+        host_db.engine.dispose()

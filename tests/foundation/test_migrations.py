@@ -41,3 +41,15 @@ def test_timestamps_come_back_timezone_aware_utc(session):
     session.commit()
     session.expire_all()
     assert session.get(User, user.id).created_at.tzinfo == UTC
+
+
+def test_float_columns_are_double_whatever_the_sqlalchemy_release():
+    # SQLAlchemy 2.0 maps ``float`` to FLOAT, 2.1 to DOUBLE; the migrations create DOUBLE, and
+    # ``db check`` at the oldest supported SQLAlchemy found drift before the base said so.
+    from hwtrial.models import Model
+
+    tables = Model.metadata.tables
+    annotated = [tables["hwtrial_allocation"].c.probability, tables["hwtrial_cluster"].c.probability,
+                 tables["hwtrial_decision_point"].c.probability,
+                 tables["hwtrial_questionnaire_response"].c.total]  # plain ``Mapped[float]``
+    assert all(isinstance(c.type, sa.Double) for c in annotated)

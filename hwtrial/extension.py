@@ -9,7 +9,9 @@ from flask_smorest import Api
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import config as hwconfig
+from .api.common import ErrorSchema
 from .api.errors import handle_http_exception, handle_service_error, handle_unexpected
+from .api.openapi import OperationDocs, add_security_schemes
 from .errors import ServiceError
 from .extensions import HWTrialState, get_session, migrate
 from .extensions import db as own_db
@@ -24,10 +26,21 @@ API_SETTINGS = {
 
 
 class _HWTrialApi(Api):
-    """flask-smorest's Api without its app-wide error handler (we register a scoped one)."""
+    """flask-smorest's Api without its app-wide error handler (we register a scoped one).
+
+    No blanket ``default`` response: each operation lists its own error codes
+    (:mod:`hwtrial.api.openapi`), all with the one error shape.
+    """
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+    ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self):
         pass
+
+    def _init_spec(self, **kwargs):
+        super()._init_spec(extra_plugins=[OperationDocs()], **kwargs)
+        add_security_schemes(self.spec)
 
 
 class HWTrial:

@@ -117,9 +117,11 @@ class HWTrial:
     @staticmethod
     def _register_routes(app: Flask, api: Api, prefix: str) -> None:
         from .api import register_api
+        from .api.docs import register_docs
         from .web import register_web
 
         register_api(api, prefix)
+        register_docs(app, prefix)
         register_web(app, prefix)
 
     @staticmethod

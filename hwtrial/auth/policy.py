@@ -28,6 +28,8 @@ POLICY: dict[str, frozenset[str]] = {
     "static": ANYONE,
     "hwtrial_web.static": ANYONE,
     "hwtrial-api-docs.openapi_json": ANYONE,
+    "hwtrial_apidocs.page": ANYONE,
+    "hwtrial_apidocs.asset": ANYONE,
     "hwtrial_web.index": ANYONE,
     "hwtrial_web.healthz": ANYONE,
     "hwtrial_auth.login": ANYONE,

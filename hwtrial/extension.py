@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import config as hwconfig
 from .api.common import ErrorSchema
 from .api.errors import handle_http_exception, handle_service_error, handle_unexpected
-from .api.openapi import OperationDocs, add_security_schemes
+from .api.openapi import OperationDocs, add_security_schemes, register_pagination_header
 from .errors import ServiceError
 from .extensions import HWTrialState, get_session, migrate
 from .extensions import db as own_db
@@ -41,6 +41,9 @@ class _HWTrialApi(Api):
     def _init_spec(self, **kwargs):
         super()._init_spec(extra_plugins=[OperationDocs()], **kwargs)
         add_security_schemes(self.spec)
+
+    def _register_pagination_header(self):
+        register_pagination_header(self.spec)
 
 
 class HWTrial:

@@ -87,6 +87,18 @@ def _response_name(code: int) -> str:
     return HTTPStatus(code).name  # flask-smorest registers one per status, with the Error schema
 
 
+def register_pagination_header(spec) -> None:
+    """``X-Pagination`` is a JSON object in a header: say so with ``content`` (flask-smorest's
+    own entry gives a bare object schema, which reads as a comma-separated header)."""
+    from flask_smorest.pagination import PaginationMetadataSchema
+
+    spec.components.header("PAGINATION", {
+        "description": "Pagination metadata (JSON): total, total_pages, first_page, last_page, "
+                       "page, previous_page, next_page",
+        "content": {"application/json": {"schema": PaginationMetadataSchema}},
+    }, lazy=True)
+
+
 def add_security_schemes(spec) -> None:
     for name, scheme in SECURITY_SCHEMES.items():
         spec.components.security_scheme(name, scheme)

@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..models.participant import PARTICIPANT_STATUSES
 from ..services import blinding, enrolment, features, studies, withdrawal
 from .common import ErrorSchema, current_principal, get_session
 
@@ -71,6 +72,14 @@ class EnrolConflictSchema(ErrorSchema):
         "description": "the stored enrolment (when the external_id is enrolled with other strata)"})
 
 
+class ParticipantFilterSchema(ma.Schema):
+    status = ma.fields.String(validate=ma.validate.OneOf(PARTICIPANT_STATUSES))
+    arm = ma.fields.String(metadata={
+        "description": "arm key; only for callers who may see arms (403 while blinded)"})
+    enrolled_after = ma.fields.AwareDateTime(metadata={"description": "inclusive, with an offset"})
+    enrolled_before = ma.fields.AwareDateTime(metadata={"description": "inclusive, with an offset"})
+
+
 class UnblindReasonInSchema(ma.Schema):
     # The service refuses a blank reason; the document says so (minLength, a non-space).
     reason = ma.fields.String(required=True, metadata={"minLength": 1, "pattern": r"\S", "description": "why (audited); not blank"})
@@ -105,12 +114,20 @@ def _load(study_key, participant_id=None):
 
 @blp.route("/<study_key>/participants")
 class ParticipantList(MethodView):
+    @blp.arguments(ParticipantFilterSchema, location="query")
     @blp.response(200, ParticipantOutSchema(many=True))
-    def get(self, study_key):
-        """Participants (blinded callers see arm codes; therapists only their clients)."""
+    @blp.paginate(page_size=100, max_page_size=1000)
+    def get(self, filters, study_key, pagination_parameters):
+        """Participants by id, a page at a time (``X-Pagination`` header); blinded callers see
+        arm codes, therapists only their clients."""
         session, principal, study = _load(study_key)
+        page = pagination_parameters
+        page.item_count = enrolment.count_participants(session, principal, study, filters)
+        if page.first_item >= page.item_count:
+            return []  # past the end (and no OFFSET beyond the database's integer range)
         return [enrolment.participant_view(principal, study, p)
-                for p in enrolment.list_participants(session, principal, study)]
+                for p in enrolment.list_participants(session, principal, study, filters,
+                                                     offset=page.first_item, limit=page.page_size)]
 
     @blp.arguments(EnrolInSchema, examples=ENROL_EXAMPLES)
     @blp.response(201, ParticipantOutSchema)
@@ -132,6 +149,16 @@ class ParticipantItem(MethodView):
     @blp.response(200, ParticipantOutSchema)
     def get(self, study_key, participant_id):
         _session, principal, study, participant = _load(study_key, participant_id)
+        return enrolment.participant_view(principal, study, participant)
+
+
+@blp.route("/<study_key>/participants/by-external-id/<path:external_id>")
+class ParticipantByExternalId(MethodView):
+    @blp.response(200, ParticipantOutSchema)
+    def get(self, study_key, external_id):
+        """The participant the host knows by ``external_id`` (hwtrial's ``id`` is in the answer)."""
+        session, principal, study = _load(study_key)
+        participant = enrolment.get_participant_by_external_id(session, principal, study, external_id)
         return enrolment.participant_view(principal, study, participant)
 
 

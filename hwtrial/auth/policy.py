@@ -71,6 +71,7 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_participants.ParticipantList": STAFF,
     "hwtrial_participants.ParticipantList POST": HOST,
     "hwtrial_participants.ParticipantItem": STAFF,
+    "hwtrial_participants.ParticipantByExternalId": STAFF,
     "hwtrial_participants.ParticipantFeatures": HOST,
     "hwtrial_participants.ParticipantUnblind": UNBLINDING,  # service: coordinator or may_unblind
     "hwtrial_participants.ParticipantWithdraw": COORDINATION,

@@ -38,6 +38,17 @@ DEFINITION_CHECKED = {
 }
 
 
+@pytest.fixture
+def database_url(tmp_path, sqlite_template) -> str:
+    """SQLite only: the document is the same on every backend, and one run keeps CI's time
+    bounded (the database tests of the routes run on PostgreSQL too)."""
+    import shutil
+
+    path = tmp_path / "hwtrial.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["coordinator", "statistician"])
 def fuzz_world(request, app, load_study, make_user):
     key = load_study("reminder-rct")

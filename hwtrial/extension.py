@@ -9,7 +9,9 @@ from flask_smorest import Api
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import config as hwconfig
+from .api.common import ErrorSchema
 from .api.errors import handle_http_exception, handle_service_error, handle_unexpected
+from .api.openapi import OperationDocs, add_security_schemes, register_pagination_header
 from .errors import ServiceError
 from .extensions import HWTrialState, get_session, migrate, state
 from .extensions import db as own_db
@@ -24,10 +26,24 @@ API_SETTINGS = {
 
 
 class _HWTrialApi(Api):
-    """flask-smorest's Api without its app-wide error handler (we register a scoped one)."""
+    """flask-smorest's Api without its app-wide error handler (we register a scoped one).
+
+    No blanket ``default`` response: each operation lists its own error codes
+    (:mod:`hwtrial.api.openapi`), all with the one error shape.
+    """
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+    ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self):
         pass
+
+    def _init_spec(self, **kwargs):
+        super()._init_spec(extra_plugins=[OperationDocs()], **kwargs)
+        add_security_schemes(self.spec)
+
+    def _register_pagination_header(self):
+        register_pagination_header(self.spec)
 
 
 class HWTrial:
@@ -104,9 +120,11 @@ class HWTrial:
     @staticmethod
     def _register_routes(app: Flask, api: Api, prefix: str) -> None:
         from .api import register_api
+        from .api.docs import register_docs
         from .web import register_web
 
         register_api(api, prefix)
+        register_docs(app, prefix)
         register_web(app, prefix)
 
     @staticmethod

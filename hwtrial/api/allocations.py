@@ -18,7 +18,8 @@ class AllocationExportArgsSchema(ma.Schema):
 
 
 class StudyUnblindingInSchema(ma.Schema):
-    reason = ma.fields.String(required=True)
+    # The service refuses a blank reason; the document says so (minLength, a non-space).
+    reason = ma.fields.String(required=True, metadata={"minLength": 1, "pattern": r"\S", "description": "why (audited); not blank"})
 
 
 class StudyUnblindingOutSchema(ma.Schema):
@@ -49,6 +50,7 @@ class AllocationList(MethodView):
 class UnblindingRequestList(MethodView):
     @blp.arguments(StudyUnblindingInSchema)
     @blp.response(201, StudyUnblindingOutSchema)
+    @blp.alt_response(409, response="CONFLICT", description="the study is already unblinded")
     def post(self, body, study_key):
         """Ask for study-level unblinding; a different authorised person must approve."""
         session, principal = get_session(), current_principal()
@@ -59,6 +61,8 @@ class UnblindingRequestList(MethodView):
 @blp.route("/<study_key>/unblinding/<int:request_id>/approve")
 class UnblindingApproval(MethodView):
     @blp.response(200, StudyUnblindingOutSchema)
+    @blp.alt_response(409, response="CONFLICT",
+                      description="already approved, or the approver is the requester")
     def post(self, study_key, request_id):
         """Approve (not by the requester): the study is unblinded from now on."""
         session, principal = get_session(), current_principal()

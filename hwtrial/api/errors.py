@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 from flask_smorest import abort as smorest_abort
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from ..errors import ServiceError
 from ..extensions import state
@@ -57,6 +57,8 @@ def handle_http_exception(error: HTTPException):
     response.status_code = error.code or 500
     for key, value in (data.get("headers") or {}).items():
         response.headers[key] = value
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110: a 405 says what is
     return response
 
 

@@ -18,6 +18,9 @@ blp = Blueprint("hwtrial_homework", __name__, description="Homework and safety a
 # Required fields are checked by the service AFTER it has checked that the participant is the
 # caller's client, so someone else's client answers 404 whatever the body (load, authorise, act).
 class AssignInSchema(ma.Schema):
+    # Required in the document all the same: a body without them is always refused.
+    OPENAPI = {"required": ["template", "due_at"]}
+
     #: Required: a homework template key of the study.
     template = ma.fields.String(load_default=None)
     #: Required: aware ISO time.
@@ -27,8 +30,10 @@ class AssignInSchema(ma.Schema):
 
 
 class ReviewInSchema(ma.Schema):
+    OPENAPI = {"required": ["reviewer_role"]}  # checked by the service, as above
+
     #: Required: client or therapist.
-    reviewer_role = ma.fields.String(load_default=None)
+    reviewer_role = ma.fields.String(load_default=None, metadata={"enum": ["client", "therapist"]})
     #: ``{"reflection": str, "usefulness": int}``.
     answers = ma.fields.Dict(load_default=dict)
 
@@ -87,6 +92,7 @@ class ClientHomework(MethodView):
 
     @blp.arguments(AssignInSchema)
     @blp.response(201, HomeworkOutSchema)
+    @blp.alt_response(409, response="CONFLICT", description="the participant has withdrawn")
     def post(self, body, study_key, participant_id):
         """Assign ad hoc homework to one of your own clients."""
         session, principal = get_session(), current_principal()
@@ -108,6 +114,7 @@ class HomeworkList(MethodView):
 class HomeworkReview(MethodView):
     @blp.arguments(ReviewInSchema)
     @blp.response(200, HomeworkOutSchema)
+    @blp.alt_response(409, response="CONFLICT", description="only submitted homework can be reviewed")
     def post(self, body, study_key, instance_id):
         """Review submitted homework, recording who reviewed it (client or therapist)."""
         session, principal = get_session(), current_principal()

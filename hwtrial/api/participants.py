@@ -6,8 +6,9 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..models.participant import PARTICIPANT_STATUSES
 from ..services import blinding, enrolment, features, studies, withdrawal
-from .common import current_principal, get_session
+from .common import ErrorSchema, current_principal, get_session
 
 blp = Blueprint("hwtrial_participants", __name__, description="Enrolment and participants")
 
@@ -18,7 +19,10 @@ def _timezone_aware(value):
 
 
 class EnrolConsentInSchema(ma.Schema):
-    version = ma.fields.String(required=True)
+    """The consent the participant gave: an object, not ``true`` (the version is what they read)."""
+
+    version = ma.fields.String(required=True, metadata={
+        "description": "the study's consent version (``consent.version`` in the study file)"})
     method = ma.fields.String(load_default="api", validate=ma.validate.Length(max=20))
     locale = ma.fields.String(load_default=None)
     consented_at = ma.fields.AwareDateTime(load_default=None, validate=_timezone_aware)
@@ -34,6 +38,21 @@ class EnrolInSchema(ma.Schema):
     email = ma.fields.Email(load_default=None, allow_none=True, validate=ma.validate.Length(max=254),
                             metadata={"description": "where email reminders go (a direct identifier)"})
     consent = ma.fields.Nested(EnrolConsentInSchema, required=True)
+    consent = ma.fields.Nested(EnrolConsentInSchema, required=True, metadata={
+        "description": "an object such as {\"version\": \"2.1\"}; ``true`` is refused"})
+
+
+#: The request examples of the enrolment operation (also in the README).
+ENROL_EXAMPLES = {
+    "minimal": {"summary": "stratified RCT", "value": {
+        "external_id": "host-user-81731", "strata": {"site": "north", "severity": "mild"},
+        "consent": {"version": "2.1"}}},
+    "full": {"summary": "every optional field", "value": {
+        "external_id": "host-user-81732", "strata": {"site": "south", "severity": "moderate"},
+        "cluster": None, "therapist_id": 7, "locale": "de", "timezone": "Europe/Berlin",
+        "consent": {"version": "2.1", "method": "app", "locale": "de",
+                    "consented_at": "2026-03-01T09:30:00+01:00"}}},
+}
 
 
 class ParticipantOutSchema(ma.Schema):
@@ -49,8 +68,24 @@ class ParticipantOutSchema(ma.Schema):
     cluster = ma.fields.String(allow_none=True)
 
 
+class EnrolConflictSchema(ErrorSchema):
+    """409 on enrolment: the error shape plus the stored enrolment when the strata differ."""
+
+    existing = ma.fields.Nested(ParticipantOutSchema, metadata={
+        "description": "the stored enrolment (when the external_id is enrolled with other strata)"})
+
+
+class ParticipantFilterSchema(ma.Schema):
+    status = ma.fields.String(validate=ma.validate.OneOf(PARTICIPANT_STATUSES))
+    arm = ma.fields.String(metadata={
+        "description": "arm key; only for callers who may see arms (403 while blinded)"})
+    enrolled_after = ma.fields.AwareDateTime(metadata={"description": "inclusive, with an offset"})
+    enrolled_before = ma.fields.AwareDateTime(metadata={"description": "inclusive, with an offset"})
+
+
 class UnblindReasonInSchema(ma.Schema):
-    reason = ma.fields.String(required=True)
+    # The service refuses a blank reason; the document says so (minLength, a non-space).
+    reason = ma.fields.String(required=True, metadata={"minLength": 1, "pattern": r"\S", "description": "why (audited); not blank"})
 
 
 class WithdrawalInSchema(UnblindReasonInSchema):
@@ -67,6 +102,13 @@ class LinkReissueOutSchema(ma.Schema):
     link_generation = ma.fields.Integer()
     issued_at = ma.fields.DateTime()
     expires_at = ma.fields.DateTime()
+class FeaturesOutSchema(ma.Schema):
+    """The features of the participant's arm, each completed with its defaults."""
+
+    reminders = ma.fields.Dict(metadata={"description": "policy, times, days, channels, …"})
+    self_review = ma.fields.Dict(metadata={"description": "enabled, prompt, usefulness_scale"})
+    framing = ma.fields.String(metadata={"description": "framing variant of the homework texts"})
+    extra = ma.fields.Dict(metadata={"description": "the study's own flags, as written"})
 
 
 class EmergencyUnblindOutSchema(ma.Schema):
@@ -85,16 +127,27 @@ def _load(study_key, participant_id=None):
 
 @blp.route("/<study_key>/participants")
 class ParticipantList(MethodView):
+    @blp.arguments(ParticipantFilterSchema, location="query")
     @blp.response(200, ParticipantOutSchema(many=True))
-    def get(self, study_key):
-        """Participants (blinded callers see arm codes; therapists only their clients)."""
+    @blp.paginate(page_size=100, max_page_size=1000)
+    def get(self, filters, study_key, pagination_parameters):
+        """Participants by id, a page at a time (``X-Pagination`` header); blinded callers see
+        arm codes, therapists only their clients."""
         session, principal, study = _load(study_key)
+        page = pagination_parameters
+        page.item_count = enrolment.count_participants(session, principal, study, filters)
+        if page.first_item >= page.item_count:
+            return []  # past the end (and no OFFSET beyond the database's integer range)
         return [enrolment.participant_view(principal, study, p)
-                for p in enrolment.list_participants(session, principal, study)]
+                for p in enrolment.list_participants(session, principal, study, filters,
+                                                     offset=page.first_item, limit=page.page_size)]
 
-    @blp.arguments(EnrolInSchema)
+    @blp.arguments(EnrolInSchema, examples=ENROL_EXAMPLES)
     @blp.response(201, ParticipantOutSchema)
     @blp.alt_response(200, schema=ParticipantOutSchema, description="replay of a stored enrolment")
+    @blp.alt_response(409, schema=EnrolConflictSchema,
+                      description="the study is not active, or the external_id is enrolled with "
+                                  "other strata (the stored enrolment is under ``existing``)")
     def post(self, body, study_key):
         """Enrol and allocate; the same external_id and strata again answers 200 with the stored body."""
         session, principal, study = _load(study_key)
@@ -120,11 +173,19 @@ class ParticipantLink(MethodView):
         """A new sign-in link; every earlier link and the participant's open sessions are revoked."""
         session, principal, study, participant = _load(study_key, participant_id)
         return enrolment.reissue_link(session, principal, study, participant, body["reason"])
+@blp.route("/<study_key>/participants/by-external-id/<path:external_id>")
+class ParticipantByExternalId(MethodView):
+    @blp.response(200, ParticipantOutSchema)
+    def get(self, study_key, external_id):
+        """The participant the host knows by ``external_id`` (hwtrial's ``id`` is in the answer)."""
+        session, principal, study = _load(study_key)
+        participant = enrolment.get_participant_by_external_id(session, principal, study, external_id)
+        return enrolment.participant_view(principal, study, participant)
 
 
 @blp.route("/<study_key>/participants/<int:participant_id>/features")
 class ParticipantFeatures(MethodView):
-    @blp.response(200)
+    @blp.response(200, FeaturesOutSchema)
     def get(self, study_key, participant_id):
         """The arm's features; the first exposure to each is recorded."""
         session, _principal, study, participant = _load(study_key, participant_id)
@@ -135,6 +196,7 @@ class ParticipantFeatures(MethodView):
 class ParticipantUnblind(MethodView):
     @blp.arguments(UnblindReasonInSchema)
     @blp.response(200, EmergencyUnblindOutSchema)
+    @blp.alt_response(409, response="CONFLICT", description="the participant has no allocation")
     def post(self, body, study_key, participant_id):
         """Emergency unblinding of one participant (audited with the reason)."""
         session, principal, study, participant = _load(study_key, participant_id)
@@ -146,6 +208,7 @@ class ParticipantUnblind(MethodView):
 class ParticipantWithdraw(MethodView):
     @blp.arguments(WithdrawalInSchema)
     @blp.response(200, ParticipantOutSchema)
+    @blp.alt_response(409, response="CONFLICT", description="the participant is already withdrawn")
     def post(self, body, study_key, participant_id):
         """Withdraw: allocation kept (ITT), open tasks closed, data excluded if consent to use is withdrawn."""
         session, principal, study, participant = _load(study_key, participant_id)

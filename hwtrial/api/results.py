@@ -12,16 +12,45 @@ from .common import current_principal, get_session
 blp = Blueprint("hwtrial_results", __name__, description="Trial results (statistical analysis)")
 
 
+_NAME = "|".join(service.SECTIONS)
+#: One grammar for the document and the server: known names, separated by commas.
+SECTIONS_PATTERN = f"^({_NAME})(,({_NAME}))*$"
+
+
 class ResultsQuerySchema(ma.Schema):
     population = ma.fields.String(validate=ma.validate.OneOf(["itt", "per_protocol"]))
     #: Comma-separated section names (default: every section).
-    sections = ma.fields.String()
+    sections = ma.fields.String(validate=ma.validate.Regexp(
+        SECTIONS_PATTERN, error=f"comma-separated, from: {', '.join(service.SECTIONS)}"))
+
+
+class ResultsArmSchema(ma.Schema):
+    label = ma.fields.String(metadata={"description": "arm key, or arm code when blinded"})
+    ratio = ma.fields.Raw(metadata={"type": "number"})
+
+
+class ResultsOutSchema(ma.Schema):
+    """The results document; each section is ``{"status": "ok" | "not_estimable" | …, …}``."""
+
+    study = ma.fields.String()
+    title = ma.fields.String()
+    version = ma.fields.Integer()
+    blinded = ma.fields.Boolean()
+    arm_labels = ma.fields.String(metadata={"enum": ["code", "key"]})
+    arms = ma.fields.List(ma.fields.Nested(ResultsArmSchema))
+    reference_arm = ma.fields.String(allow_none=True)
+    level = ma.fields.Float(metadata={"description": "confidence level of every interval"})
+    populations = ma.fields.List(ma.fields.String())
+    flags = ma.fields.List(ma.fields.String(), metadata={
+        "description": "warnings to read before any estimate (sample-ratio mismatches)"})
+    sections = ma.fields.Dict(keys=ma.fields.String(), metadata={
+        "description": f"by section name ({', '.join(service.SECTIONS)})"})
 
 
 @blp.route("/<study_key>/results")
 class StudyResults(MethodView):
     @blp.arguments(ResultsQuerySchema, location="query")
-    @blp.response(200)  # the document is built and serialised by the service
+    @blp.response(200, ResultsOutSchema)  # built by the service; the schema documents it
     def get(self, query, study_key):
         """Every pre-specified analysis with estimates, SEs, CIs, p-values, n and methods."""
         return service.build_results(get_session(), current_principal(), study_key,

@@ -36,6 +36,8 @@ blp.ARGUMENTS_PARSER = _StudyBodyParser()
 class DefinitionInSchema(ma.Schema):
     """Exactly one of ``definition`` (a JSON object) or ``yaml`` (the study file's text)."""
 
+    OPENAPI = {"oneOf": [{"required": ["definition"]}, {"required": ["yaml"]}]}
+
     definition = ma.fields.Dict()
     yaml = ma.fields.String()
     reason = ma.fields.String(load_default="")
@@ -107,6 +109,7 @@ class StudyList(MethodView):
 
     @blp.arguments(DefinitionInSchema)
     @blp.response(201, StudyOutSchema)
+    @blp.alt_response(409, response="CONFLICT", description="a study with this key exists")
     def post(self, body):
         """Create a draft study from a definition (JSON object or YAML text)."""
         definition = parse_definition(body)
@@ -134,6 +137,7 @@ class StudyItem(MethodView):
 class StudyTransition(MethodView):
     @blp.arguments(TransitionInSchema)
     @blp.response(200, StudyOutSchema)
+    @blp.alt_response(409, response="CONFLICT", description="not allowed from the current status")
     def post(self, body, study_key):
         """draft → active (locks the design) → closed."""
         session, principal = get_session(), current_principal()
@@ -145,6 +149,7 @@ class StudyTransition(MethodView):
 class StudyAmendment(MethodView):
     @blp.arguments(DefinitionInSchema)
     @blp.response(201, StudyOutSchema)
+    @blp.alt_response(409, response="CONFLICT", description="the study is closed")
     def post(self, body, study_key):
         """A new version of an active study (reason required), or an edit of a draft."""
         session, principal = get_session(), current_principal()

@@ -68,6 +68,7 @@ class UserList(MethodView):
 
     @blp.arguments(UserInSchema)
     @blp.response(201, UserOutSchema)
+    @blp.alt_response(409, response="CONFLICT", description="a user with this email exists")
     def post(self, body):
         return service.create_user(get_session(), current_principal(), **body)
 

@@ -28,6 +28,8 @@ POLICY: dict[str, frozenset[str]] = {
     "static": ANYONE,
     "hwtrial_web.static": ANYONE,
     "hwtrial-api-docs.openapi_json": ANYONE,
+    "hwtrial_apidocs.page": ANYONE,
+    "hwtrial_apidocs.asset": ANYONE,
     "hwtrial_web.index": ANYONE,
     "hwtrial_web.healthz": ANYONE,
     "hwtrial_auth.login": ANYONE,
@@ -70,6 +72,7 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_participants.ParticipantList": STAFF,
     "hwtrial_participants.ParticipantList POST": HOST,
     "hwtrial_participants.ParticipantItem": STAFF,
+    "hwtrial_participants.ParticipantByExternalId": STAFF,
     "hwtrial_participants.ParticipantFeatures": HOST,
     "hwtrial_participants.ParticipantLink": HOST,  # revokes old links, issues a new one
     "hwtrial_participants.ParticipantUnblind": UNBLINDING,  # service: coordinator or may_unblind

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ..auth.links import make_link_token
 from ..auth.principal import Principal
 from ..errors import ServiceError
-from ..models import ConsentRecord, Participant, Study, User, WebSession, utcnow
+from ..models import Allocation, ConsentRecord, Participant, Study, User, WebSession, utcnow
 from ..scheduling import instance_state, plan_instances
 from . import audit, blinding
 from .allocation import StudyDesign, allocate, design_of
@@ -260,11 +260,48 @@ def _may_see(principal: Principal, participant: Participant) -> bool:
     return True
 
 
-def list_participants(session: Session, principal: Principal, study: Study) -> list[Participant]:
-    query = sa.select(Participant).where(Participant.study_id == study.id).order_by(Participant.id)
+def list_participants(session: Session, principal: Principal, study: Study,
+                      filters: dict | None = None, *, offset: int = 0,
+                      limit: int | None = None) -> list[Participant]:
+    """Participants the caller may see, by id; ``filters`` as :func:`participants_query` takes."""
+    query = participants_query(principal, study, filters or {}).order_by(Participant.id)
+    return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def count_participants(session: Session, principal: Principal, study: Study,
+                       filters: dict | None = None) -> int:
+    query = participants_query(principal, study, filters or {})
+    return session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
+def participants_query(principal: Principal, study: Study, filters: dict) -> sa.Select:
+    """``status``, ``arm`` (arm key: only for callers who may see arms, else 403),
+    ``enrolled_after`` and ``enrolled_before`` (aware datetimes, inclusive)."""
+    query = sa.select(Participant).where(Participant.study_id == study.id)
     if principal.role == "therapist":
         query = query.where(Participant.therapist_id == principal.user.id)
-    return list(session.scalars(query))
+    if filters.get("status") is not None:
+        query = query.where(Participant.status == filters["status"])
+    if filters.get("arm") is not None:
+        if not blinding.can_see_arms(principal, study):
+            raise ServiceError(403, "filtering by arm needs the right to see arms",
+                               {"arm": ["not allowed while you are blinded"]})
+        query = query.join(Allocation, Allocation.participant_id == Participant.id).where(
+            Allocation.arm_key == filters["arm"])
+    if filters.get("enrolled_after") is not None:
+        query = query.where(Participant.enrolled_at >= filters["enrolled_after"])
+    if filters.get("enrolled_before") is not None:
+        query = query.where(Participant.enrolled_at <= filters["enrolled_before"])
+    return query
+
+
+def get_participant_by_external_id(session: Session, principal: Principal, study: Study,
+                                   external_id: str) -> Participant:
+    """The participant with the host's id, or 404 (also outside a therapist's own clients)."""
+    participant = find_participant(session, study, external_id)
+    if participant is None or not _may_see(principal, participant):
+        raise ServiceError(404, f"no participant with external_id {external_id!r} in study {study.key!r}")
+    return participant
 
 
 def participant_link(participant: Participant, base_url: str | None = None,

@@ -29,6 +29,52 @@ def test_unknown_route_is_json_404(client):
 def test_wrong_method_is_json_405(client, coordinator):
     answer = client.delete("/api/v1/studies/", headers=coordinator)
     assert answer.status_code == 405 and set(answer.get_json()) == ERROR_KEYS
+    assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+@pytest.fixture
+def openapi(client):
+    return client.get("/api/v1/openapi.json").get_json()
+
+
+def test_openapi_declares_security_per_operation(openapi):
+    schemes = openapi["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
+    assert schemes["sessionCookie"]["in"] == "cookie"
+    paths = openapi["paths"]
+    assert paths["/api/v1/studies/"]["get"]["security"] == [{"bearerAuth": []}]
+    # Participant pages post their events with the session cookie.
+    assert paths["/api/v1/studies/{study_key}/events"]["post"]["security"] == [
+        {"bearerAuth": []}, {"sessionCookie": []}]
+
+
+def test_openapi_lists_error_codes_and_no_blanket_default(openapi):
+    operations = [op for ops in openapi["paths"].values() for op in ops.values() if "responses" in op]
+    assert operations and not [op for op in operations if "default" in op["responses"]]
+    enrol = openapi["paths"]["/api/v1/studies/{study_key}/participants"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "409", "413", "422"} <= set(enrol)
+    conflict = enrol["409"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "existing" in openapi["components"]["schemas"][conflict]["properties"]
+    listing = openapi["paths"]["/api/v1/studies/{study_key}/participants"]["get"]["responses"]
+    assert "413" not in listing and {"401", "403", "404"} <= set(listing)
+
+
+def test_openapi_states_what_the_server_refuses(openapi):
+    schemas = openapi["components"]["schemas"]
+    assert schemas["DefinitionIn"]["oneOf"] == [{"required": ["definition"]}, {"required": ["yaml"]}]
+    for name in ("UnblindReasonIn", "WithdrawalIn", "StudyUnblindingIn"):
+        assert schemas[name]["properties"]["reason"]["minLength"] == 1
+    assert "#/components/schemas/EnrolConsentIn" in str(schemas["EnrolIn"]["properties"]["consent"])
+    body = openapi["paths"]["/api/v1/studies/{study_key}/participants"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["examples"]["minimal"]["value"]["consent"] == {
+        "version": "2.1"}
+
+
+def test_openapi_documents_features_and_results_answers(openapi):
+    paths = openapi["paths"]
+    for path in ("/api/v1/studies/{study_key}/participants/{participant_id}/features",
+                 "/api/v1/studies/{study_key}/results"):
+        assert "schema" in paths[path]["get"]["responses"]["200"]["content"]["application/json"]
 
 
 def test_missing_token_is_401(client):

@@ -1,0 +1,70 @@
+"""Participant lookup by external id, and the paginated, filtered participant list."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.enrolment.helpers import rct
+
+URL = "/api/v1/studies/reminder-rct/participants"
+
+
+@pytest.fixture
+def staff(make_user, bearer):
+    return {role: bearer(make_user(role)[1]) for role in ("coordinator", "statistician")}
+
+
+@pytest.fixture
+def enrolled(client, load_study, staff):
+    load_study("reminder-rct")
+    return [rct(client, staff["coordinator"], f"host-{n}", site=("north", "south")[n % 2]).get_json()
+            for n in range(5)]
+
+
+def test_lookup_by_external_id_gives_hwtrials_id(client, enrolled, staff):
+    answer = client.get(f"{URL}/by-external-id/host-3", headers=staff["coordinator"])
+    assert answer.status_code == 200 and answer.get_json()["id"] == enrolled[3]["id"]
+    slashed = client.get(f"{URL}/by-external-id/no/such/id", headers=staff["coordinator"])
+    assert slashed.status_code == 404 and "no/such/id" in slashed.get_json()["message"]
+
+
+def test_lookup_respects_a_therapists_own_clients(client, enrolled, make_user, bearer):
+    therapist = bearer(make_user("therapist")[1])
+    assert client.get(f"{URL}/by-external-id/host-1", headers=therapist).status_code == 404
+
+
+def test_list_is_paginated_with_the_x_pagination_header(client, enrolled, staff):
+    answer = client.get(URL, query_string={"page": 2, "page_size": 2}, headers=staff["coordinator"])
+    assert answer.status_code == 200
+    assert [p["id"] for p in answer.get_json()] == [enrolled[2]["id"], enrolled[3]["id"]]
+    meta = json.loads(answer.headers["X-Pagination"])
+    assert meta == {"total": 5, "total_pages": 3, "first_page": 1, "last_page": 3, "page": 2,
+                    "previous_page": 1, "next_page": 3}
+    past = client.get(URL, query_string={"page": 10**12}, headers=staff["coordinator"])
+    assert past.status_code == 200 and past.get_json() == []
+    assert client.get(URL, query_string={"page_size": 0}, headers=staff["coordinator"]).status_code == 422
+
+
+def test_list_filters_status_and_enrolment_time(client, enrolled, staff):
+    headers = staff["coordinator"]
+    client.post(f"{URL}/{enrolled[0]['id']}/withdraw", json={"reason": "asked"}, headers=headers)
+    withdrawn = client.get(URL, query_string={"status": "withdrawn"}, headers=headers).get_json()
+    assert [p["id"] for p in withdrawn] == [enrolled[0]["id"]]
+    cut = enrolled[2]["enrolled_at"]
+    after = client.get(URL, query_string={"enrolled_after": cut}, headers=headers).get_json()
+    before = client.get(URL, query_string={"enrolled_before": cut}, headers=headers).get_json()
+    assert [p["id"] for p in after] == [p["id"] for p in enrolled[2:]]
+    assert [p["id"] for p in before] == [p["id"] for p in enrolled[:3]]
+    naive = client.get(URL, query_string={"enrolled_after": "2026-01-01T00:00:00"}, headers=headers)
+    assert naive.status_code == 422 and "enrolled_after" in naive.get_json()["errors"]
+
+
+def test_arm_filter_only_for_callers_who_see_arms(client, enrolled, staff):
+    arm = enrolled[0]["arm"]
+    rows = client.get(URL, query_string={"arm": arm}, headers=staff["coordinator"]).get_json()
+    assert rows and {p["arm"] for p in rows} == {arm}
+    assert {p["id"] for p in rows} == {p["id"] for p in enrolled if p["arm"] == arm}
+    blinded = client.get(URL, query_string={"arm": arm}, headers=staff["statistician"])
+    assert blinded.status_code == 403 and "arm" in blinded.get_json()["errors"]

@@ -113,6 +113,8 @@ def _check_limit(key: str, value: Any) -> None:
         parse(str(value))
     except ValueError:
         raise ConfigError(f"{key}: {value!r} is not a rate such as '5 per 15 minutes'") from None
+
+
 def default_migrations_dir() -> Path:
     """hwtrial's Alembic folder: ``hwtrial/migrations`` in a built wheel, ``migrations/`` in a checkout.
 

@@ -37,7 +37,6 @@ class EnrolInSchema(ma.Schema):
     timezone = ma.fields.String(load_default=None, allow_none=True)
     email = ma.fields.Email(load_default=None, allow_none=True, validate=ma.validate.Length(max=254),
                             metadata={"description": "where email reminders go (a direct identifier)"})
-    consent = ma.fields.Nested(EnrolConsentInSchema, required=True)
     consent = ma.fields.Nested(EnrolConsentInSchema, required=True, metadata={
         "description": "an object such as {\"version\": \"2.1\"}; ``true`` is refused"})
 

@@ -12,6 +12,18 @@ uv=${UV:-$(command -v uv || echo .venv/bin/uv)}
 "$uv" pip compile pyproject.toml --universal --python-version 3.11 \
     --extra test --extra postgres --extra scale --no-header --annotation-style line \
     -o requirements/lock.txt "$@"
+# Every declared lower bound, pinned: the resolution must take exactly these releases.
+bounds=$(mktemp)
+trap 'rm -f "$bounds"' EXIT
+python3 - "$bounds" <<'PY'
+import re, sys, tomllib
+deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]
+with open(sys.argv[1], "w") as out:
+    for dep in deps:
+        name, lower = re.match(r"\s*([A-Za-z0-9._\[\]-]+)\s*>=\s*([^,;\s]+)", dep).groups()
+        name = name.split("[")[0]
+        out.write(f"{name}=={lower}\n")
+PY
 "$uv" pip compile pyproject.toml requirements/minimum-tools.in --universal --python-version 3.11 \
-    --resolution lowest-direct --no-header --annotation-style line \
+    --resolution lowest-direct --no-header --no-annotate -c "$bounds" \
     -o requirements/minimum.txt "$@"

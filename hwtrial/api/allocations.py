@@ -5,20 +5,20 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..services import blinding, studies
-from .common import current_principal, get_session
+from .common import Blueprint, current_principal, get_session
+from .fields import Text
 
 blp = Blueprint("hwtrial_allocations", __name__, description="Allocation list and unblinding")
 
 
 class AllocationExportArgsSchema(ma.Schema):
-    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+    format = Text(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
 
 
 class StudyUnblindingInSchema(ma.Schema):
-    reason = ma.fields.String(required=True)
+    reason = Text(required=True)
 
 
 class StudyUnblindingOutSchema(ma.Schema):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..services import homework as service
 from ..services import questionnaires
 from ..services.blinding import homework_for
 from ..services.studies import get_study
-from .common import current_principal, get_session
+from .common import Blueprint, current_principal, get_session
+from .fields import Instant, Text
 
 blp = Blueprint("hwtrial_homework", __name__, description="Homework and safety alerts")
 
@@ -19,16 +19,16 @@ blp = Blueprint("hwtrial_homework", __name__, description="Homework and safety a
 # caller's client, so someone else's client answers 404 whatever the body (load, authorise, act).
 class AssignInSchema(ma.Schema):
     #: Required: a homework template key of the study.
-    template = ma.fields.String(load_default=None)
+    template = Text(load_default=None, max_length=80)
     #: Required: aware ISO time.
-    due_at = ma.fields.AwareDateTime(load_default=None)
+    due_at = Instant(load_default=None)
     #: Default: 24 hours after ``due_at``.
-    expire_at = ma.fields.AwareDateTime(load_default=None)
+    expire_at = Instant(load_default=None)
 
 
 class ReviewInSchema(ma.Schema):
     #: Required: client or therapist.
-    reviewer_role = ma.fields.String(load_default=None)
+    reviewer_role = Text(load_default=None, max_length=10)
     #: ``{"reflection": str, "usefulness": int}``.
     answers = ma.fields.Dict(load_default=dict)
 
@@ -62,7 +62,7 @@ class AlertQuerySchema(ma.Schema):
 
 
 class AcknowledgeInSchema(ma.Schema):
-    note = ma.fields.String(load_default="")
+    note = Text(load_default="")
 
 
 class AlertOutSchema(ma.Schema):

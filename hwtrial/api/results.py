@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..services import results as service
-from .common import current_principal, get_session
+from .common import Blueprint, current_principal, get_session
+from .fields import Text
 
 blp = Blueprint("hwtrial_results", __name__, description="Trial results (statistical analysis)")
 
 
 class ResultsQuerySchema(ma.Schema):
-    population = ma.fields.String(validate=ma.validate.OneOf(["itt", "per_protocol"]))
+    population = Text(validate=ma.validate.OneOf(["itt", "per_protocol"]))
     #: Comma-separated section names (default: every section).
-    sections = ma.fields.String()
+    sections = Text(max_length=1000)
 
 
 @blp.route("/<study_key>/results")

@@ -105,7 +105,8 @@ class HWTrial:
             else:
                 app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["HWTRIAL_DATABASE_URL"])
                 # No pre-ping (a round trip on every request); recycle connections instead.
-                app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_recycle": 1800})
+                # hide_parameters: a DB error's message (logged) must not carry answers or token hashes.
+                app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_recycle": 1800, "hide_parameters": True})
                 own_db.init_app(app)
                 database = own_db
         if "migrate" not in app.extensions:
@@ -150,6 +151,9 @@ def _before_hwtrial_request():
 
     request.max_content_length = current_app.config["HWTRIAL_MAX_CONTENT_LENGTH"]
     from .auth.load import enforce_policy
+    from .web.forms import refuse_unstorable_input
+
+    refuse_unstorable_input()
 
     enforce_policy(get_session())
     return None

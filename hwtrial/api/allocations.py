@@ -5,21 +5,20 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..services import blinding, studies
-from .common import current_principal, get_session
+from .common import Blueprint, current_principal, get_session
+from .fields import Text
 
 blp = Blueprint("hwtrial_allocations", __name__, description="Allocation list and unblinding")
 
 
 class AllocationExportArgsSchema(ma.Schema):
-    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+    format = Text(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
 
 
 class StudyUnblindingInSchema(ma.Schema):
-    # The service refuses a blank reason; the document says so (minLength, a non-space).
-    reason = ma.fields.String(required=True, metadata={"minLength": 1, "pattern": r"\S", "description": "why (audited); not blank"})
+    reason = Text(required=True, metadata={"minLength": 1, "pattern": r"\S", "description": "why (audited); not blank"})
 
 
 class StudyUnblindingOutSchema(ma.Schema):

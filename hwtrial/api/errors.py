@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask_smorest import abort as smorest_abort
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from ..errors import ServiceError
@@ -72,12 +73,32 @@ def handle_service_error(error: ServiceError):
         return render_service_error(error, name)
     body = error_body(error.status, name, error.message, error.errors)
     body.update(error.payload)
-    return jsonify(body), error.status
+    response = jsonify(body)
+    response.status_code = error.status
+    if error.status in (429, 503) and g.get("hwtrial_retry_after"):
+        response.headers["Retry-After"] = str(g.hwtrial_retry_after)
+    return response
+
+
+#: Seconds a client is asked to wait when the database cannot be reached.
+DATABASE_RETRY_AFTER = 5
+
+
+def database_unavailable(error: Exception) -> bool:
+    """The database is down, restarting or refusing connections (not a bug in the request)."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
+    if database_unavailable(error):
+        # A restart or failover: answer 503 + Retry-After; the pool drops the dead
+        # connections, so requests succeed again on their own once the database is back.
+        current_app.logger.warning("database unavailable: %s", type(error).__name__)
+        g.hwtrial_retry_after = DATABASE_RETRY_AFTER
+        return handle_service_error(ServiceError(503, "the service is briefly unavailable; please retry"))
     current_app.logger.exception("unhandled error")
     if not is_api_request():
         raise error

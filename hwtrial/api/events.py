@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..models import utcnow
 from ..services import events as service
 from ..services.studies import get_study
-from .common import current_principal, get_session
+from .common import Blueprint, current_principal, get_session
 
 blp = Blueprint("hwtrial_events", __name__, description="Engagement events")
 

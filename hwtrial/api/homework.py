@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..services import homework as service
 from ..services import questionnaires
 from ..services.blinding import homework_for
 from ..services.studies import get_study
-from .common import current_principal, get_session
+from .common import Blueprint, current_principal, get_session
+from .fields import Instant, Text
 
 blp = Blueprint("hwtrial_homework", __name__, description="Homework and safety alerts")
 
@@ -22,18 +22,18 @@ class AssignInSchema(ma.Schema):
     OPENAPI = {"required": ["template", "due_at"]}
 
     #: Required: a homework template key of the study.
-    template = ma.fields.String(load_default=None)
+    template = Text(load_default=None, max_length=80)
     #: Required: aware ISO time.
-    due_at = ma.fields.AwareDateTime(load_default=None)
+    due_at = Instant(load_default=None)
     #: Default: 24 hours after ``due_at``.
-    expire_at = ma.fields.AwareDateTime(load_default=None)
+    expire_at = Instant(load_default=None)
 
 
 class ReviewInSchema(ma.Schema):
     OPENAPI = {"required": ["reviewer_role"]}  # checked by the service, as above
 
     #: Required: client or therapist.
-    reviewer_role = ma.fields.String(load_default=None, metadata={"enum": ["client", "therapist"]})
+    reviewer_role = Text(load_default=None, max_length=10, metadata={"enum": ["client", "therapist"]})
     #: ``{"reflection": str, "usefulness": int}``.
     answers = ma.fields.Dict(load_default=dict)
 
@@ -67,7 +67,7 @@ class AlertQuerySchema(ma.Schema):
 
 
 class AcknowledgeInSchema(ma.Schema):
-    note = ma.fields.String(load_default="")
+    note = Text(load_default="")
 
 
 class AlertOutSchema(ma.Schema):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..models.participant import PARTICIPANT_STATUSES
 from ..services import blinding, enrolment, features, studies, withdrawal
-from .common import ErrorSchema, current_principal, get_session
+from .common import Blueprint, ErrorSchema, current_principal, get_session
+from .fields import Id, Instant, Text
 
 blp = Blueprint("hwtrial_participants", __name__, description="Enrolment and participants")
 
@@ -21,20 +21,20 @@ def _timezone_aware(value):
 class EnrolConsentInSchema(ma.Schema):
     """The consent the participant gave: an object, not ``true`` (the version is what they read)."""
 
-    version = ma.fields.String(required=True, metadata={
+    version = Text(required=True, max_length=40, metadata={
         "description": "the study's consent version (``consent.version`` in the study file)"})
-    method = ma.fields.String(load_default="api", validate=ma.validate.Length(max=20))
-    locale = ma.fields.String(load_default=None)
-    consented_at = ma.fields.AwareDateTime(load_default=None, validate=_timezone_aware)
+    method = Text(load_default="api", max_length=20)
+    locale = Text(load_default=None, max_length=20)
+    consented_at = Instant(load_default=None, validate=_timezone_aware)
 
 
 class EnrolInSchema(ma.Schema):
-    external_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    strata = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), load_default=dict)
-    cluster = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=200))
-    therapist_id = ma.fields.Integer(load_default=None, allow_none=True)
-    locale = ma.fields.String(load_default=None, allow_none=True)
-    timezone = ma.fields.String(load_default=None, allow_none=True)
+    external_id = Text(required=True, max_length=200, validate=ma.validate.Length(min=1))
+    strata = ma.fields.Dict(keys=Text(max_length=200), values=Text(max_length=200), load_default=dict)
+    cluster = Text(load_default=None, allow_none=True, max_length=200)
+    therapist_id = Id(load_default=None, allow_none=True)
+    locale = Text(load_default=None, allow_none=True, max_length=20)
+    timezone = Text(load_default=None, allow_none=True, max_length=64)
     email = ma.fields.Email(load_default=None, allow_none=True, validate=ma.validate.Length(max=254),
                             metadata={"description": "where email reminders go (a direct identifier)"})
     consent = ma.fields.Nested(EnrolConsentInSchema, required=True, metadata={
@@ -83,8 +83,7 @@ class ParticipantFilterSchema(ma.Schema):
 
 
 class UnblindReasonInSchema(ma.Schema):
-    # The service refuses a blank reason; the document says so (minLength, a non-space).
-    reason = ma.fields.String(required=True, metadata={"minLength": 1, "pattern": r"\S", "description": "why (audited); not blank"})
+    reason = Text(required=True, metadata={"minLength": 1, "pattern": r"\S", "description": "why (audited); not blank"})
 
 
 class WithdrawalInSchema(UnblindReasonInSchema):
@@ -92,7 +91,7 @@ class WithdrawalInSchema(UnblindReasonInSchema):
 
 
 class LinkReissueInSchema(ma.Schema):
-    reason = ma.fields.String(load_default="")
+    reason = Text(load_default="")
 
 
 class LinkReissueOutSchema(ma.Schema):

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..reminders import outbox
 from ..services.studies import get_study
-from .common import current_principal, get_session
+from .common import Blueprint, current_principal, get_session
+from .fields import Text
 
 blp = Blueprint("hwtrial_reminders", __name__, description="Reminder and alert deliveries")
 
 
 class OutboxQuerySchema(ma.Schema):
-    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(outbox.STATUS_FILTERS))
+    status = Text(load_default=None, validate=ma.validate.OneOf(outbox.STATUS_FILTERS))
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
     offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**31 - 1))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..services import results as service
-from .common import current_principal, get_session
+from .common import Blueprint, current_principal, get_session
+from .fields import Text
 
 blp = Blueprint("hwtrial_results", __name__, description="Trial results (statistical analysis)")
 
@@ -18,9 +18,9 @@ SECTIONS_PATTERN = f"^({_NAME})(,({_NAME}))*$"
 
 
 class ResultsQuerySchema(ma.Schema):
-    population = ma.fields.String(validate=ma.validate.OneOf(["itt", "per_protocol"]))
+    population = Text(validate=ma.validate.OneOf(["itt", "per_protocol"]))
     #: Comma-separated section names (default: every section).
-    sections = ma.fields.String(validate=ma.validate.Regexp(
+    sections = Text(max_length=1000, validate=ma.validate.Regexp(
         SECTIONS_PATTERN, error=f"comma-separated, from: {', '.join(service.SECTIONS)}"))
 
 

@@ -4,33 +4,15 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
 
 from ..errors import ServiceError
 from ..services import studies as service
 from ..services.blinding import can_see_arms, definition_for
 from ..studydef import StudyDefinitionError, load_study_data, load_study_text, problems_as_errors
-from .common import current_principal, get_session
-
-
-class _StudyBodyParser(FlaskParser):
-    """Reads request bodies; a JSON body nested past the decoder's stack is a 422, not a 500.
-
-    The decoder recurses once per ``[``/``{``, so 10,000 of them raise RecursionError
-    before any schema sees the body (the study limits themselves are in hwtrial.studydef).
-    """
-
-    def _raw_load_json(self, req):
-        try:
-            return super()._raw_load_json(req)
-        except RecursionError:
-            raise ServiceError(422, "the study definition is invalid",
-                               {"<json>": ["nested too deeply to read"]}) from None
-
+from .common import Blueprint, current_principal, get_session
+from .fields import Text
 
 blp = Blueprint("hwtrial_studies", __name__, description="Study definitions and lifecycle")
-blp.ARGUMENTS_PARSER = _StudyBodyParser()
 
 
 class DefinitionInSchema(ma.Schema):
@@ -39,8 +21,8 @@ class DefinitionInSchema(ma.Schema):
     OPENAPI = {"oneOf": [{"required": ["definition"]}, {"required": ["yaml"]}]}
 
     definition = ma.fields.Dict()
-    yaml = ma.fields.String()
-    reason = ma.fields.String(load_default="")
+    yaml = Text(max_length=1024 * 1024)  # the study file limit (hwtrial.studydef) says more
+    reason = Text(load_default="")
 
     @ma.validates_schema
     def _one_source(self, data, **_kwargs):
@@ -49,8 +31,8 @@ class DefinitionInSchema(ma.Schema):
 
 
 class TransitionInSchema(ma.Schema):
-    status = ma.fields.String(required=True, validate=ma.validate.OneOf(["active", "closed"]))
-    reason = ma.fields.String(load_default="")
+    status = Text(required=True, validate=ma.validate.OneOf(["active", "closed"]))
+    reason = Text(load_default="")
 
 
 class ArmOutSchema(ma.Schema):

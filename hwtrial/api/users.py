@@ -6,26 +6,26 @@ from types import SimpleNamespace
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..models import STAFF_ROLES
 from ..services import users as service
-from .common import current_principal, get_session
+from .common import Blueprint, current_principal, get_session
+from .fields import Text
 
 blp = Blueprint("hwtrial_users", __name__, description="Staff accounts and API tokens")
 
 
 class UserInSchema(ma.Schema):
     email = ma.fields.Email(required=True)
-    role = ma.fields.String(required=True, validate=ma.validate.OneOf(STAFF_ROLES))
-    password = ma.fields.String(validate=ma.validate.Length(min=12), load_default=None)
-    display_name = ma.fields.String(load_default="")
+    role = Text(required=True, validate=ma.validate.OneOf(STAFF_ROLES))
+    password = Text(validate=ma.validate.Length(min=12), max_length=1024, load_default=None)
+    display_name = Text(load_default="", max_length=200)
     may_unblind = ma.fields.Boolean(load_default=False)
 
 
 class UserPatchSchema(ma.Schema):
     active = ma.fields.Boolean(required=True)
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
+    reason = Text(required=True, validate=ma.validate.Length(min=1))
 
 
 class UserOutSchema(ma.Schema):
@@ -39,9 +39,9 @@ class UserOutSchema(ma.Schema):
 
 
 class TokenInSchema(ma.Schema):
-    role = ma.fields.String(validate=ma.validate.OneOf(STAFF_ROLES), load_default=None)
-    study_keys = ma.fields.List(ma.fields.String(), load_default=None)
-    label = ma.fields.String(load_default="")
+    role = Text(validate=ma.validate.OneOf(STAFF_ROLES), load_default=None)
+    study_keys = ma.fields.List(Text(max_length=200), load_default=None)
+    label = Text(load_default="", max_length=200)
 
 
 class TokenOutSchema(ma.Schema):

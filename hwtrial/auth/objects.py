@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import g
 from sqlalchemy.orm import Session
 
+from ..api.fields import ID_MAX, text_problem
 from ..errors import ServiceError
 from ..models import HomeworkInstance, Participant, Study
 from .principal import Principal
@@ -24,6 +25,7 @@ STUDY_WIDE = {"admin", "coordinator", "statistician"}
 
 
 def check_object_access(session: Session, principal: Principal, view_args: Mapping[str, Any]) -> None:
+    check_url_values(view_args)
     study_key = view_args.get("study_key")
     if study_key is not None and not principal.may_touch_study(str(study_key)):
         raise ServiceError(404, f"no study {study_key!r}")
@@ -39,6 +41,15 @@ def check_object_access(session: Session, principal: Principal, view_args: Mappi
     # Keep the loaded rows alive for the request: the session's identity map holds them only
     # weakly, and the view would otherwise fetch them a second time.
     g.hwtrial_url_participant = participant
+
+
+def check_url_values(view_args: Mapping[str, Any]) -> None:
+    """404 for a URL naming what cannot exist: an id beyond the ``integer`` columns, or text
+    the database cannot compare (NUL, lone surrogate); either would reach the driver as a 500."""
+    for value in view_args.values():
+        if (isinstance(value, int) and not 0 <= value <= ID_MAX) or (
+                isinstance(value, str) and text_problem(value)):
+            raise ServiceError(404, "not found")
 
 
 def may_see_participant(principal: Principal, participant: Participant) -> bool:

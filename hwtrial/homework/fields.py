@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_LENGTH", "FIELD_TYPES", "validate_submission", "words"]
+__all__ = ["DEFAULT_MAX_LENGTH", "FIELD_TYPES", "text_limit", "validate_submission", "words"]
 
 #: Used when a text field has no ``max_length``; generous, only to stop abuse.
 DEFAULT_MAX_LENGTH = {"text": 1000, "longtext": 20000}
@@ -30,6 +30,7 @@ _INT = re.compile(r"[+-]?[0-9]{1,18}")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]{1,18}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -76,10 +77,17 @@ def _text(value: Any, spec: Mapping[str, Any]) -> str:
     if not isinstance(value, str):
         raise _Invalid("must be text")
     value = value.strip()
-    limit = spec.get("max_length", DEFAULT_MAX_LENGTH[spec["type"]])
+    limit = text_limit(spec)
     if len(value) > limit:
         raise _Invalid(f"must be at most {limit} characters")
+    if _UNSTORABLE.search(value):  # PostgreSQL refuses NUL; no driver encodes a lone surrogate
+        raise _Invalid("must not contain NUL or unpaired surrogate characters")
     return value
+
+
+def text_limit(spec: Mapping[str, Any]) -> int:
+    """Longest value of a text field: its ``max_length``, else the type's default."""
+    return spec.get("max_length", DEFAULT_MAX_LENGTH[spec["type"]])
 
 
 def _integer(value: Any, spec: Mapping[str, Any]) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +28,14 @@ from ..models import Event, FeatureExposure, HomeworkInstance, Participant, Stud
 #: Largest batch accepted; a bigger one answers 413.
 MAX_BATCH = 1000
 MAX_ID_LENGTH = 64
+#: Largest payload, serialised as compact UTF-8 JSON (events are counted, not archives).
+MAX_PAYLOAD_BYTES = 8 * 1024
+#: ``client_time`` must lie in [EARLIEST_CLIENT_TIME, now + CLIENT_TIME_AHEAD]: a clock in
+#: year 1 or 9999 is wrong, and would skew every time-based metric computed from it.
+EARLIEST_CLIENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+CLIENT_TIME_AHEAD = timedelta(days=1)
+#: Participant and homework ids are ``integer`` columns.
+MAX_REF_ID = 2**31 - 1
 _EVENT_KEYS = {"id", "participant", "instance", "type", "client_time", "payload"}
 
 
@@ -37,16 +45,33 @@ def body_sha256(event: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _parse_time(value: Any) -> datetime:
-    if not isinstance(value, str):
+def _parse_time(value: Any, now: datetime | None = None) -> datetime:
+    if not isinstance(value, str) or len(value) > 64:
         raise ValueError("must be an ISO 8601 time with a UTC offset")
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.utcoffset() is None:
         raise ValueError("must include a UTC offset (e.g. 2026-01-31T18:02:00Z)")
+    if now is not None:
+        try:
+            plausible = EARLIEST_CLIENT_TIME <= parsed <= now + CLIENT_TIME_AHEAD
+        except OverflowError:  # year 1 or 9999 with an offset
+            plausible = False
+        if not plausible:
+            raise ValueError(f"must lie between {EARLIEST_CLIENT_TIME.date()} and one day from now")
     return parsed
 
 
-def _check_event(index: int, event: Any, errors: dict[str, list[str]]) -> None:
+def _payload_problem(payload: Any) -> str | None:
+    if not isinstance(payload, Mapping):
+        return "must be an object"
+    try:
+        size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    except (RecursionError, ValueError):
+        return "cannot be stored"
+    return f"must be at most {MAX_PAYLOAD_BYTES} bytes as JSON" if size > MAX_PAYLOAD_BYTES else None
+
+
+def _check_event(index: int, event: Any, errors: dict[str, list[str]], now: datetime) -> None:
     where = f"events[{index}]"
     if not isinstance(event, Mapping):
         errors[where] = ["must be an object"]
@@ -60,15 +85,17 @@ def _check_event(index: int, event: Any, errors: dict[str, list[str]]) -> None:
         errors[f"{where}.type"] = ["must be one of: " + ", ".join(sorted(EVENT_TYPES))]
     for key in ("participant", "instance"):
         value = event.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 1 <= value <= MAX_REF_ID):
             errors[f"{where}.{key}"] = ["must be an integer id"]
     try:
-        _parse_time(event.get("client_time"))
+        _parse_time(event.get("client_time"), now)
     except ValueError as exc:
         errors[f"{where}.client_time"] = [str(exc).split(": ", 1)[-1]]
     payload = event.get("payload")
-    if payload is not None and not isinstance(payload, Mapping):
-        errors[f"{where}.payload"] = ["must be an object"]
+    problem = None if payload is None else _payload_problem(payload)
+    if problem:
+        errors[f"{where}.payload"] = [problem]
 
 
 def _owner_ids(principal: Principal, events: Sequence[Mapping[str, Any]]) -> list[int | None]:
@@ -180,7 +207,7 @@ def ingest(session: Session, principal: Principal, study: Study, events: Sequenc
         raise ServiceError(413, f"at most {MAX_BATCH} events per batch", {"events": [f"{len(events)} sent"]})
     errors: dict[str, list[str]] = {}
     for index, event in enumerate(events):
-        _check_event(index, event, errors)
+        _check_event(index, event, errors, now)
     if errors:
         raise ServiceError(422, "invalid events", errors)
     if principal.role == "participant":

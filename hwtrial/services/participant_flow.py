@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ServiceError
 from ..homework import pick_locale, resolve_texts, validate_submission
+from ..homework.fields import text_limit
 from ..models import Allocation, ConsentRecord, HomeworkInstance, Participant, Study, StudyVersion
 from . import audit, homework, questionnaires
 from .participant_guard import require_writable
@@ -200,15 +201,31 @@ def task_view(session: Session, participant: Participant, instance: HomeworkInst
 
 def save_draft(session: Session, participant: Participant, instance: HomeworkInstance,
                values: Mapping[str, Any], now: datetime) -> dict[str, list[str]]:
-    """Keep the answers as typed, valid or not; returns the draft-mode problems (not raised)."""
+    """Keep the answers as typed, valid or not; returns the draft-mode problems (not raised).
+
+    A value longer than its field allows (as submission counts it) is not kept: the draft is
+    stored on every keystroke batch and must stay as bounded as the submission.
+    """
     definition = definition_of(session, study_of(session, participant))
     require_writable(session, participant, definition)
     fields = homework.template_spec(definition, instance.template_key)["fields"]
-    known = {f["key"] for f in fields}
-    instance.draft = {k: v for k, v in values.items() if k in known}
+    specs = {f["key"]: f for f in fields}
+    instance.draft = {k: v for k, v in values.items() if k in specs and _fits_draft(specs[k], v)}
     homework.advance(instance, "started", now)
     session.flush()
-    return validate_submission(fields, instance.draft, partial=True)[1]
+    return validate_submission(fields, values, partial=True)[1]
+
+
+#: Longest draft value of a field that is not text (a number, a date, the ticked choices).
+DRAFT_OTHER_LIMIT = 1000
+
+
+def _fits_draft(spec: Mapping[str, Any], value: Any) -> bool:
+    items = value if isinstance(value, list) else [value]
+    texts = [item if isinstance(item, str) else str(item) for item in items]
+    if spec["type"] in ("text", "longtext"):
+        return len(texts) <= 1 and all(len(t.strip()) <= text_limit(spec) for t in texts)
+    return sum(len(t) for t in texts) <= DRAFT_OTHER_LIMIT
 
 
 def submit(session: Session, participant: Participant, instance: HomeworkInstance,

@@ -33,6 +33,8 @@ from .enrolment import enrol, find_participant, validated_strata
 PROLIFIC = Principal(role="prolific")
 #: Query parameter carrying the per-study entry token.
 ENTRY_PARAM = "entry"
+#: Longest platform id accepted (the participant's ``external_id`` column holds 200).
+MAX_PARAM_LENGTH = 200
 #: The one answer for every refused re-entry: it must not tell whether the id is enrolled.
 REFUSED = "this study link cannot be used here; please open the study again from Prolific"
 
@@ -88,6 +90,12 @@ def check_entry(study: Study, args: Mapping[str, str]) -> dict:
     names = prolific_params(study)
     values = {key: (args.get(names[key]) or "").strip() for key in ("pid", "study", "session")}
     errors = {names[key]: ["missing"] for key in ("pid", "session") if not values[key]}
+    # The PID becomes external_id (200 characters); the others are kept beside it.
+    errors.update({names[key]: [f"must be at most {MAX_PARAM_LENGTH} characters"]
+                   for key in values if len(values[key]) > MAX_PARAM_LENGTH})
+    cluster_unit = design_of(study).cluster_unit
+    if cluster_unit and len(args.get(cluster_unit) or "") > MAX_PARAM_LENGTH:
+        errors[cluster_unit] = [f"must be at most {MAX_PARAM_LENGTH} characters"]
     if errors:
         raise ServiceError(422, "the link lacks the platform's parameters", errors)
     design = design_of(study)

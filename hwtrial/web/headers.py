@@ -32,6 +32,6 @@ def apply(response):
     if request.is_secure or current_app.config.get("HWTRIAL_SECURE_COOKIES"):
         headers.setdefault("Strict-Transport-Security", HSTS)
     retry_after = g.get("hwtrial_retry_after")
-    if retry_after and response.status_code == 429:
+    if retry_after and response.status_code in (429, 503):
         headers["Retry-After"] = str(retry_after)
     return response

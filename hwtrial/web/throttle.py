@@ -2,7 +2,8 @@
 
 Counters live in Redis when ``HWTRIAL_RATELIMIT_STORAGE_URL`` names one (shared by every
 gunicorn worker and host), else in this process's memory. A refused request answers 429
-with ``Retry-After`` (set by :mod:`.headers` from ``g.hwtrial_retry_after``).
+with ``Retry-After`` (set by :mod:`.headers` from ``g.hwtrial_retry_after``); while the
+counter store is unreachable, throttled routes answer 503 with ``Retry-After`` (fail closed).
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from contextlib import contextmanager
 
 from flask import current_app, g, request
 from limits import parse
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -29,8 +32,25 @@ def _limiter() -> MovingWindowRateLimiter:
         # The prefix may be set per app (tests keep their keys apart in a shared Redis).
         prefix = app.extensions.get(_KEY + ".prefix", "hwtrial")
         options = {"key_prefix": prefix} if url.startswith(("redis://", "rediss://")) else {}
-        limiter = app.extensions[_KEY] = MovingWindowRateLimiter(storage_from_string(url, **options))
+        storage = storage_from_string(url, wrap_exceptions=True, **options)
+        limiter = app.extensions[_KEY] = MovingWindowRateLimiter(storage)
     return limiter
+
+
+#: Seconds a client is asked to wait while the counter store is unreachable.
+STORAGE_RETRY_AFTER = 30
+
+
+@contextmanager
+def _storage_guard():
+    # Fail closed: without counters sign-in cannot be throttled, so it waits (503) rather
+    # than letting guesses through unlimited or answering 500.
+    try:
+        yield
+    except StorageError:
+        current_app.logger.warning("rate-limit storage unreachable", exc_info=True)
+        g.hwtrial_retry_after = STORAGE_RETRY_AFTER
+        raise ServiceError(503, "sign-in is briefly unavailable; please try again shortly") from None
 
 
 def client_address() -> str:
@@ -47,9 +67,10 @@ def check(kind: str, limit_key: str, value: str) -> None:
     """429 when ``value`` (an address or account) has used up the ``limit_key`` setting's limit."""
     item = parse(current_app.config[limit_key])
     limiter = _limiter()
-    if limiter.test(item, kind, _ident(value)):
-        return
-    reset = limiter.get_window_stats(item, kind, _ident(value)).reset_time
+    with _storage_guard():
+        if limiter.test(item, kind, _ident(value)):
+            return
+        reset = limiter.get_window_stats(item, kind, _ident(value)).reset_time
     g.hwtrial_retry_after = max(1, math.ceil(reset - time.time()))
     raise ServiceError(429, "too many attempts; please wait and try again",
                        {"_schema": [f"retry after {g.hwtrial_retry_after} seconds"]})
@@ -57,7 +78,8 @@ def check(kind: str, limit_key: str, value: str) -> None:
 
 def hit(kind: str, limit_key: str, value: str) -> None:
     """Count one attempt (for sign-in: one failure) against ``value``."""
-    _limiter().hit(parse(current_app.config[limit_key]), kind, _ident(value))
+    with _storage_guard():
+        _limiter().hit(parse(current_app.config[limit_key]), kind, _ident(value))
 
 
 def attempt(kind: str, limit_key: str, value: str) -> None:

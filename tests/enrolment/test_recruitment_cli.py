@@ -153,3 +153,12 @@ def test_cli_export_is_audited(client, load_study, coord, runner, session):
     assert [r["arm"] for r in json.loads(out.output)] == [created["arm"]]
     entry = session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "allocation.export"))
     assert entry.actor == "cli"
+
+
+def test_overlong_platform_ids_are_422_and_enrol_nobody(app, client, load_study):
+    load_study("reminder-rct")
+    for url in (entry(app, pid="p" * 201), entry(app, session_id="s" * 5000)):
+        assert client.get(url + STRATA).status_code == 422
+        assert enter(client, url + STRATA).status_code == 422
+    with app.app_context():
+        assert app.extensions["hwtrial"].db.session.scalars(sa.select(Participant)).all() == []

@@ -69,11 +69,14 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_LOGIN_LIMIT_ACCOUNT": "5 per 15 minutes",  # failed sign-ins per account
     "HWTRIAL_LOGIN_LIMIT_ADDRESS": "20 per 15 minutes",  # failed sign-ins per client address
     "HWTRIAL_ENTRY_LIMIT_ADDRESS": "30 per 15 minutes",  # link exchanges / recruitment entries per address
+    # Mounted on a host's SQLite engine: let hwtrial set WAL, BEGIN IMMEDIATE and synchronous=FULL
+    # on it (without, concurrent enrolment on SQLite is not race-free; PostgreSQL needs nothing).
+    "HWTRIAL_CONFIGURE_HOST_SQLITE": False,
     # Test-only negative control: switch off the allocation lock to prove the harness finds races.
     "HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK": False,
 }
 
-_BOOL_KEYS = {"HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK", "HWTRIAL_SECURE_COOKIES"}
+_BOOL_KEYS = {"HWTRIAL_CONFIGURE_HOST_SQLITE", "HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK", "HWTRIAL_SECURE_COOKIES"}
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and k not in _BOOL_KEYS}
 
 

@@ -13,7 +13,7 @@ from .api.common import ErrorSchema
 from .api.errors import handle_http_exception, handle_service_error, handle_unexpected
 from .api.openapi import OperationDocs, add_security_schemes, register_pagination_header
 from .errors import ServiceError
-from .extensions import HWTrialState, get_session, migrate, state
+from .extensions import HWTrialState, get_session, migrate
 from .extensions import db as own_db
 from .sqlite import configure_sqlite_engine
 
@@ -79,23 +79,37 @@ class HWTrial:
         app.cli.add_command(hwtrial_group)
         install_redaction()
 
-    def features_for(self, study_key: str, participant: str | int) -> dict:
-        """Feature flags of a participant's arm, for host-app code (inside an app context).
+    # The host app's Python API (hwtrial.host_api): the REST API's use cases in-process, each in
+    # a session of hwtrial's own, so the host's db.session is neither committed nor rolled back.
+    def enrol(self, study_key: str, data: dict) -> dict:
+        """Enrol (idempotent) like ``POST …/participants``; see :func:`hwtrial.host_api.enrol`."""
+        from . import host_api
 
-        ``participant`` is the external id (str) or hwtrial's participant id (int). The first
-        exposure to each feature is recorded and committed here, as a request would, in a
-        session of hwtrial's own: the host's ``db.session`` and its pending work are left
-        alone (neither committed nor rolled back).
+        return host_api.enrol(study_key, data)
+
+    def record_events(self, study_key: str, events: list) -> dict:
+        """Store engagement events like ``POST …/events``."""
+        from . import host_api
+
+        return host_api.record_events(study_key, events)
+
+    def withdraw(self, study_key: str, participant: str | int, *, reason: str,
+                 data_use_withdrawn: bool = False) -> dict:
+        """Withdraw a participant (external id or hwtrial id) like ``POST …/withdraw``."""
+        from . import host_api
+
+        return host_api.withdraw(study_key, participant, reason=reason, data_use_withdrawn=data_use_withdrawn)
+
+    def features_for(self, study_key: str, participant: str | int) -> dict:
+        """Feature flags of a participant's arm (external id or hwtrial id), inside an app context.
+
+        The first exposure to each feature is recorded and committed in a session of hwtrial's
+        own: the host's ``db.session`` and its pending work are left alone.
         Raises :class:`~hwtrial.errors.ServiceError` (404) for an unknown participant.
         """
-        from sqlalchemy.orm import Session
+        from . import host_api
 
-        from .services.features import features_by_ref
-
-        with Session(bind=state().db.engine) as session:  # closing rolls back on error
-            result = features_by_ref(session, study_key, participant)
-            session.commit()
-        return result
+        return host_api.features_for(study_key, participant)
 
     @staticmethod
     def _bind_database(app: Flask, database):
@@ -111,6 +125,10 @@ class HWTrial:
                 database = own_db
         if "migrate" not in app.extensions:
             migrate.init_app(app, database, directory=app.config["HWTRIAL_MIGRATIONS_DIR"])
+        # A host's own engine is the host's: hwtrial switches it to WAL, BEGIN IMMEDIATE and
+        # synchronous=FULL only when asked (race-free enrolment on SQLite needs BEGIN IMMEDIATE).
+        if database is not own_db and not app.config["HWTRIAL_CONFIGURE_HOST_SQLITE"]:
+            return database
         with app.app_context():
             for engine in database.engines.values():
                 configure_sqlite_engine(

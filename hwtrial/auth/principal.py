@@ -22,14 +22,18 @@ class Principal:
     via: str = "none"
     session_id: int | None = None
     labels: dict = field(default_factory=dict)
+    #: The host app's own Python code (``HWTrial.enrol`` & co.): trusted like a coordinator.
+    host_app: bool = False
 
     @property
     def is_staff(self) -> bool:
-        return self.user is not None
+        return self.user is not None or self.host_app
 
     @property
     def actor(self) -> str:
         """Audit label: ``user:3``, ``participant:12`` or ``anonymous``."""
+        if self.host_app:
+            return "host-app"
         if self.user is not None:
             return f"user:{self.user.id}"
         if self.participant is not None:
@@ -39,6 +43,8 @@ class Principal:
     @property
     def sees_arms(self) -> bool:
         """Unblinded arm labels: admins, coordinators, and users given the unblinding right."""
+        if self.host_app:
+            return True
         if self.user is None:
             return False
         return self.role in ("admin", "coordinator") or bool(self.user.may_unblind)

@@ -160,3 +160,63 @@ def test_features_for_leaves_the_hosts_transaction_alone(tmp_path):
         host_db.session.commit()  # the host's pending work survived hwtrial's error
         assert [c.name for c in host_db.session.scalars(sa.select(Client))] == ["Ada"]
         host_db.engine.dispose()
+
+
+def test_host_python_api_enrols_records_events_and_withdraws(tmp_path):
+    from hwtrial.errors import ServiceError
+    from hwtrial.models import AuditEntry, Event
+
+    app, host_db, trials, key = _host_with_participant(tmp_path)
+    body = {"external_id": "host-user-1", "strata": {"site": "north", "severity": "mild"},
+            "consent": {"version": "2.1"}, "timezone": "Europe/London"}
+    with app.app_context():
+        host_db.session.add(Client(name="Grace"))  # the host's pending work
+        done = trials.enrol(key, body)
+        assert done["created"] and done["external_id"] == "host-user-1" and done["link"].startswith("http")
+        assert done["arm"] in ("control", "reminders") and "reminders" in done["features"]
+        again = trials.enrol(key, body)
+        assert not again["created"] and again["id"] == done["id"] and again["arm"] == done["arm"]
+        with pytest.raises(ServiceError) as refused:
+            trials.enrol(key, {**body, "external_id": "host-user-2", "consent": True})
+        assert refused.value.status == 422 and "consent._schema" in refused.value.errors
+        stored = trials.record_events(key, [{"id": "e-1", "participant": done["id"], "type": "opened",
+                                             "client_time": "2026-06-01T10:00:00Z"}])
+        assert stored["accepted"] == 1
+        assert trials.record_events(key, [{"id": "e-1", "participant": done["id"], "type": "opened",
+                                           "client_time": "2026-06-01T10:00:00Z"}])["accepted"] == 1
+        with pytest.raises(ServiceError) as bad:
+            trials.record_events(key, "not a list")
+        assert bad.value.status == 422
+        left = trials.withdraw(key, "host-user-1", reason="moved away")
+        assert left["status"] == "withdrawn"
+        assert trials.features_for(key, "host-user-1") == {"status": "withdrawn"}
+        with pytest.raises(ServiceError) as twice:
+            trials.withdraw(key, done["id"], reason="again")
+        assert twice.value.status == 409
+        host_db.session.rollback()  # the host changes its mind: hwtrial's work stays
+        assert host_db.session.scalars(sa.select(Client)).all() == []
+        assert host_db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 1
+        actors = set(host_db.session.scalars(sa.select(AuditEntry.actor)))
+        assert "host-app" in actors
+        host_db.session.rollback()
+        host_db.engine.dispose()
+
+
+def test_the_hosts_own_sqlite_engine_is_left_alone_unless_asked(tmp_path):
+    def pragmas(app, host_db):
+        with app.app_context():
+            with host_db.engine.connect() as conn:
+                mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+                sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+            host_db.engine.dispose()
+        return mode, sync
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    app, host_db = make_host(tmp_path / "a")
+    HWTrial(app, db=host_db)
+    assert pragmas(app, host_db) == ("delete", 2)  # SQLite's defaults: untouched
+    app, host_db = make_host(tmp_path / "b")
+    app.config["HWTRIAL_CONFIGURE_HOST_SQLITE"] = True
+    HWTrial(app, db=host_db)
+    assert pragmas(app, host_db) == ("wal", 2)  # synchronous=FULL is 2, as is the default

@@ -14,6 +14,7 @@ from hwtrial.auth.policy import allowed_roles
 from hwtrial.models import HomeworkInstance, Participant, Study, UnblindingRequest, User, utcnow
 from hwtrial.services import sessions
 from hwtrial.services.allocation import design_of
+from hwtrial.web.csrf import _sign
 from tests.blinding_leaks import LINK, leaks_in_json, leaks_in_text, revealing_strings
 from tests.results.conftest import generate, insert
 
@@ -125,7 +126,9 @@ def test_blinded_callers_get_nothing_that_reveals_the_arm(app, client, load_stud
     for method, url, role, endpoint in calls:
         client.set_cookie("hwtrial_session", cookies[role])
         body = bodies.get(endpoint, {"reason": "scan"}) if method == "POST" else None
-        answer = client.open(url, method=method, json=body)
+        with app.app_context():  # the page's CSRF token, as participant.js sends it with the cookie
+            headers = {"X-CSRF-Token": _sign(cookies[role])}
+        answer = client.open(url, method=method, json=body, headers=headers)
         assert answer.status_code < 500, f"{method} {url} as {role}: {answer.status_code}"
         answered[(endpoint, method, role)] = answer.status_code
         leaks += [f"{method} {url} as {role}: {leak}"

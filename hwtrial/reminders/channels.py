@@ -57,21 +57,44 @@ def message_id(dedupe_key: str, mail_from: str) -> str:
     return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()[:40]}@{domain}>"
 
 
-def send_smtp(settings: SmtpSettings, email: EmailMessage) -> None:
-    """Deliver one email; any refusal (4xx/5xx, timeout) raises for the dispatcher to record."""
-    context = ssl.create_default_context()
-    if settings.security == "ssl":
-        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
-    else:
-        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-    with client:
+class SmtpConnection:
+    """One SMTP session reused for a worker pass (connect, STARTTLS and login once, not per
+    message); any failure drops it, and the next message connects afresh."""
+
+    def __init__(self, settings: SmtpSettings):
+        self.settings = settings
+        self.client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        settings, context = self.settings, ssl.create_default_context()
+        if settings.security == "ssl":
+            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         if settings.security == "starttls":
             client.starttls(context=context)
         if settings.username:
             client.login(settings.username, settings.password or "")
-        refused = client.send_message(email)
+        return client
+
+    def send(self, email: EmailMessage) -> None:
+        """Deliver one email; any refusal (4xx/5xx, timeout) raises for the dispatcher to record."""
+        try:
+            self.client = self.client or self._connect()
+            refused = self.client.send_message(email)
+        except Exception:
+            self.close()
+            raise
         if refused:
             raise smtplib.SMTPRecipientsRefused(refused)
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except Exception:  # already broken: nothing left to close politely
+                self.client.close()
+            self.client = None
 
 
 def staff_recipients(session: Session, payload: Mapping[str, Any]) -> list[str]:
@@ -159,8 +182,10 @@ def build_email(session: Session, message: OutboxMessage, config: Mapping[str, A
 
 
 def make_sender(session: Session, config: Mapping[str, Any]):
-    """``send(message)`` for the dispatcher, by the row's channel."""
+    """``send(message)`` for the dispatcher, by the row's channel; ``send.close()`` ends the
+    pass's SMTP session."""
     smtp = SmtpSettings.from_config(config)
+    connection = SmtpConnection(smtp) if smtp is not None else None
 
     def deliver(message: OutboxMessage) -> None:
         if message.channel == "webhook":
@@ -169,7 +194,7 @@ def make_sender(session: Session, config: Mapping[str, Any]):
             raise ChannelNotConfigured(f"channel {message.channel!r} is not available")
         if smtp is None:
             raise ChannelNotConfigured("email is not configured: set HWTRIAL_SMTP_HOST")
-        send_smtp(smtp, build_email(session, message, config, smtp.mail_from))
+        connection.send(build_email(session, message, config, smtp.mail_from))
 
     def send(message: OutboxMessage) -> None:
         deliver(message)
@@ -178,4 +203,5 @@ def make_sender(session: Session, config: Mapping[str, Any]):
                 DecisionPoint.id == message.payload["decision_id"], DecisionPoint.sent_at.is_(None))
                 .values(sent_at=utcnow()))
 
+    send.close = connection.close if connection is not None else (lambda: None)
     return send

@@ -48,10 +48,13 @@ def run_pass(app: Flask, now: datetime | None = None) -> PassReport:
             reminders = {**queue_reminders(session, now), **make_due_decisions(session, now)}
             session.commit()
             retry = RetryPolicy(max_attempts=int(app.config["HWTRIAL_OUTBOX_MAX_ATTEMPTS"]))
-            report = dispatch_due(session, now, make_sender(session, app.config),
-                                  limit=int(app.config["HWTRIAL_OUTBOX_BATCH"]),
-                                  lease=timedelta(seconds=int(app.config["HWTRIAL_OUTBOX_LEASE_SECONDS"])),
-                                  retry=retry)
+            send = make_sender(session, app.config)
+            try:
+                report = dispatch_due(session, now, send, limit=int(app.config["HWTRIAL_OUTBOX_BATCH"]),
+                                      lease=timedelta(seconds=int(app.config["HWTRIAL_OUTBOX_LEASE_SECONDS"])),
+                                      retry=retry)
+            finally:
+                send.close()
         finally:
             session.rollback()
             app.extensions["hwtrial"].db.session.remove()

@@ -92,14 +92,15 @@ def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) 
     return ids, token
 
 
-def _renew(session: Session, message_id: int, token: str, until: datetime) -> bool:
-    """Extend this claim's lease on one row just before sending it; False when it was lost."""
-    renewed = session.execute(
-        sa.update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "sending",
+def _renew(session: Session, ids: list[int], token: str, until: datetime) -> set[int]:
+    """Extend this claim's lease on ``ids``; the ids still held (others were lost to another
+    worker after the lease ran out)."""
+    held = set(session.scalars(
+        sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
                                        OutboxMessage.claim_token == token)
-        .values(lease_until=until), execution_options={"synchronize_session": False}).rowcount
+        .values(lease_until=until).returning(OutboxMessage.id), execution_options={"synchronize_session": False}))
     session.commit()
-    return renewed == 1
+    return held
 
 
 def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 100,
@@ -108,15 +109,19 @@ def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 
     """Send every message due at ``now`` (up to ``limit``); commit after each outcome.
 
     A failing message never blocks the others: it is retried later or dead-lettered, and the
-    run goes on with the next one. Each row's lease is renewed just before it is sent, so a
-    batch that takes longer than the lease loses its unsent rows to another worker instead of
-    both sending them.
+    run goes on with the next one. Once half the lease has passed, the rest of the batch is
+    renewed in one statement; a row another worker took meanwhile (its token differs) is
+    skipped, so a slow batch loses its unsent rows to that worker instead of both sending them.
     """
-    started = time.monotonic()
+    started = renewed = time.monotonic()
     ids, token = claim_due(session, now, limit=limit, lease=lease)
+    held = set(ids)
     counts = {"sent": 0, "retried": 0, "dead": 0, "cancelled": 0}
-    for message_id in ids:
-        if not _renew(session, message_id, token, now + timedelta(seconds=time.monotonic() - started) + lease):
+    for position, message_id in enumerate(ids):
+        if time.monotonic() - renewed > lease.total_seconds() / 2:  # renew the rest in time
+            renewed = time.monotonic()
+            held = _renew(session, ids[position:], token, now + timedelta(seconds=renewed - started) + lease)
+        if message_id not in held:
             continue  # the lease ran out and another worker has it now
         message = session.get(OutboxMessage, message_id, populate_existing=True)
         try:

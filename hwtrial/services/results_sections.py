@@ -153,6 +153,9 @@ def poisson_dispersion(counts, exposure, groups) -> float:
     y = np.asarray(counts, dtype=float)
     t = np.asarray(exposure, dtype=float)
     codes, levels = pd.factorize(np.asarray(groups))
+    if len(y) <= len(levels):
+        raise ValueError(f"{len(y)} participants with homework for {len(levels)} arms; "
+                         "the dispersion check needs more participants than arms")
     rate = np.bincount(codes, y) / np.bincount(codes, t)
     if np.any(rate == 0):
         raise ValueError("a group has no events; the Poisson fit is on the boundary")

@@ -185,3 +185,13 @@ def test_reference_arm_without_data_names_the_arm(client, make_user, bearer, tri
     assert comparison == {"arm": "reminders", "reference": "control", "status": "not_estimable",
                           "reason": "ValueError: the reference arm control has no closed "
                                     "homework instances yet"}
+
+
+def test_nb2_boundary_dispersion_serialises_as_null(app):
+    """An NB2 fit on the Poisson boundary has theta = inf: JSON null, with boundary true."""
+    from hwtrial.analysis.counts import CountModelResult
+    from hwtrial.analysis.results import to_dict
+
+    fit = CountModelResult((), float("inf"), None, -12.5, 30, 30, boundary=True)
+    doc = _strict(app.json.dumps(to_dict({"result": fit})))
+    assert doc["result"]["dispersion"] is None and doc["result"]["boundary"] is True

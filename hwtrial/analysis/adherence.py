@@ -186,7 +186,12 @@ def clustered_vcov(
 def wald_estimates(names, beta, cov, level: float, n: int, method: str) -> list[Estimate]:
     """Normal-theory Estimates for each coefficient (p from ``norm.sf``)."""
     z = stats.norm.isf((1 - level) / 2)
-    se = np.sqrt(np.diag(cov))
+    variance = np.diag(cov)
+    bad = [str(nm) for nm, v in zip(names, variance, strict=True) if not v > 0]
+    if bad:  # a degenerate fit (one cluster per arm, a multiway meat that is not positive)
+        raise ValueError(f"zero, negative or undefined variance for {', '.join(bad)}: "
+                         "too few participants or clusters for this covariance")
+    se = np.sqrt(variance)
     p = positive_p(2 * stats.norm.sf(np.abs(beta / se)))
     return [Estimate(str(nm), float(b), float(s), float(b - z * s), float(b + z * s),
                      float(pv), n, method, level)

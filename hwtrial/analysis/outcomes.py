@@ -91,6 +91,12 @@ def fit_ols(y: np.ndarray, X: pd.DataFrame, cov_type: str):
     """OLS coefficients, covariance of the requested type and residual df."""
     if cov_type not in COV_TYPES:
         raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}")
+    # refused here, not left to statsmodels' warning: a pinv fit would report numbers
+    if len(y) <= X.shape[1]:
+        raise ValueError(f"{len(y)} complete cases for {X.shape[1]} model terms; need more cases than terms")
+    if np.linalg.matrix_rank(X.to_numpy(dtype=float)) < X.shape[1]:
+        raise ValueError("rank-deficient design: an arm or covariate level has no complete cases "
+                         "or is confounded with another")
     fit = sm.OLS(y, X.to_numpy()).fit()
     cov = fit.cov_params() if cov_type == "classical" else getattr(fit, f"cov_{cov_type}")
     return np.asarray(fit.params), np.asarray(cov), int(fit.df_resid)
@@ -170,6 +176,8 @@ def hedges_g(y1, y2, *, level: float = 0.95) -> Estimate:
     a = np.asarray(y1, dtype=float)
     b = np.asarray(y2, dtype=float)
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size < 2 or b.size < 2:  # checked before the means: an empty mean only warns
+        raise ValueError(f"each group needs at least 2 non-missing values, got {a.size} and {b.size}")
     return hedges_g_from_stats(a.size, a.mean(), a.std(ddof=1), b.size, b.mean(),
                                b.std(ddof=1), level=level)
 

@@ -116,6 +116,8 @@ def outcome_srm(
     observed = participants.loc[participants[outcome].notna()]
     counts = observed[arm].astype(str).value_counts()
     arms = sorted(set(participants[arm].astype(str)))
+    if len(arms) < 2:
+        raise ValueError(f"outcome completion needs participants in at least two arms, got {len(arms)}")
     full = {a: int(counts.get(a, 0)) for a in arms}
     w = None if ratio is None else {a: ratio[a] for a in arms}
     return srm_check(full, w, threshold=threshold)

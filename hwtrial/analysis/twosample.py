@@ -131,6 +131,8 @@ def welch_from_stats(
     if n1 < 2 or n2 < 2:
         raise ValueError("n1 and n2 must each be at least 2")
     v1, v2 = var1 / n1, var2 / n2
+    if not v1 + v2 > 0:  # also NaN: the standard error and Welch df are 0/0
+        raise ValueError("both groups have zero variance; the difference has no standard error")
     df = (v1 + v2) ** 2 / (v1 * v1 / (n1 - 1) + v2 * v2 / (n2 - 1))
     if relative:
         if mean2 == 0:

@@ -48,6 +48,16 @@ def guarded(build: Callable[..., dict], *args, **kwargs) -> dict:
         return {"status": "not_estimable", "reason": f"{type(why).__name__}: {why}"}
 
 
+def compared(arm: str, reference: str, build: Callable[..., dict], *args, **kwargs) -> dict:
+    """One arm-vs-reference comparison, guarded like a section.
+
+    Returns ``{"arm", "reference", "status", ...}``: the arms are named whatever the
+    status, so a comparison that cannot be computed (say, the reference arm has no data
+    yet) still says which one it is and why.
+    """
+    return {"arm": arm, "reference": reference, **guarded(build, *args, **kwargs)}
+
+
 @dataclass(frozen=True)
 class Measure:
     """One pre-specified outcome: instrument at a timepoint, maybe with a baseline."""

@@ -65,6 +65,13 @@ def grouped_logit(successes, trials, X: pd.DataFrame,
     s = np.asarray(successes, dtype=float)
     t = np.asarray(trials, dtype=float)
     Xa = X.to_numpy(dtype=float)
+    # refused before statsmodels warns: its pinv fit of these would still report numbers
+    if len(t) <= Xa.shape[1] or np.linalg.matrix_rank(Xa) < Xa.shape[1]:
+        raise ValueError(f"{len(t)} participants with closed homework for {Xa.shape[1]} model "
+                         "terms: too few, or an arm or covariate level has no data")
+    if s.sum() == 0 or s.sum() == t.sum():
+        raise ValueError("every closed homework instance has the same outcome "
+                         "(all or none completed); the logit has no finite estimate")
     fit = sm.GLM(np.column_stack([s, t - s]), Xa, family=sm.families.Binomial()).fit(tol=1e-12)
     beta = np.asarray(fit.params)
     bread = np.asarray(fit.normalized_cov_params)

@@ -11,7 +11,7 @@ from hwtrial.analysis.counts import arm_summaries
 from hwtrial.analysis.multiplicity import adjust_pvalues, dunnett
 from hwtrial.analysis.outcomes import ancova, hedges_g, missing_by_arm
 
-from .results_context import Measure, NotApplicable, ResultsContext, guarded
+from .results_context import Measure, NotApplicable, ResultsContext, compared, guarded
 from .results_lmm import fit_profiled
 
 #: Study-file multiplicity names → hwtrial.analysis.multiplicity method names.
@@ -37,9 +37,9 @@ def numeric_covariates(frame: pd.DataFrame, covariates) -> tuple[pd.DataFrame, l
 
 def _effect_sizes(ctx: ResultsContext, frame: pd.DataFrame) -> list[dict]:
     ref = frame.loc[frame["arm"] == ctx.reference, "followup"]
-    return [{"arm": arm, "reference": ctx.reference,
-             "result": hedges_g(frame.loc[frame["arm"] == arm, "followup"], ref, level=ctx.level)}
-            for arm in ctx.arm_order[1:]]
+    return [compared(arm, ctx.reference, lambda arm=arm: {"result": hedges_g(
+        frame.loc[frame["arm"] == arm, "followup"], ref, level=ctx.level)})
+        for arm in ctx.arm_order[1:]]
 
 
 def _population(ctx: ResultsContext, m: Measure, population: str) -> dict:

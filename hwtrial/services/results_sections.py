@@ -14,7 +14,7 @@ from hwtrial.analysis.proportions import proportion, proportions_from_counts
 from hwtrial.analysis.srm import allocation_srm, outcome_srm, srm_check
 from hwtrial.analysis.twosample import welch_from_stats
 
-from .results_context import NotApplicable, ResultsContext, guarded
+from .results_context import NotApplicable, ResultsContext, compared, guarded
 from .results_logit import adherence_logit
 
 #: Engagement metrics per participant: (column, whether it is a count for the NB model).
@@ -82,31 +82,37 @@ def _arm_completion(arm: str, g: pd.DataFrame, level: float) -> ArmCompletion:
                          proportion(int(g["n_on_time"].sum()), n, level, "on_time"))
 
 
+def _completion_comparison(sums: pd.DataFrame, arm: str, ref: str, level: float) -> dict:
+    for name in (ref, arm):
+        if name not in sums.index:
+            role = "the reference arm" if name == ref else "arm"
+            raise ValueError(f"{role} {name} has no closed homework instances yet")
+    row, base = sums.loc[arm], sums.loc[ref]
+    return {"completion": proportions_from_counts(row.n_completed, row.n_assigned,
+                                                  base.n_completed, base.n_assigned, level=level),
+            "on_time": proportions_from_counts(row.n_on_time, row.n_assigned,
+                                               base.n_on_time, base.n_assigned, level=level)}
+
+
 def _comparisons(ctx: ResultsContext, d: pd.DataFrame) -> list[dict]:
+    """Every arm vs the reference; one without closed homework on either side is not estimable."""
     sums = d.groupby("arm")[["n_assigned", "n_completed", "n_on_time"]].sum()
-    ref = sums.loc[ctx.reference]
-    out = []
-    for arm in ctx.arm_order[1:]:
-        if arm not in sums.index:
-            continue
-        row = sums.loc[arm]
-        out.append({"arm": arm, "reference": ctx.reference,
-                    "completion": proportions_from_counts(
-                        row.n_completed, row.n_assigned, ref.n_completed, ref.n_assigned,
-                        level=ctx.level),
-                    "on_time": proportions_from_counts(
-                        row.n_on_time, row.n_assigned, ref.n_on_time, ref.n_assigned,
-                        level=ctx.level)})
-    return out
+    return [compared(arm, ctx.reference, _completion_comparison, sums, arm, ctx.reference,
+                     ctx.level) for arm in ctx.arm_order[1:]]
 
 
 def _models(ctx: ResultsContext, d: pd.DataFrame) -> list[dict]:
     covs = [c for c in ctx.covariates if c in d.columns]
     data = d.dropna(subset=covs)
-    X = design_matrix(data, ["arm", *covs], reference={"arm": ctx.reference})
     ways = [["participant_id"]] + ([["participant_id", "cluster"]] if ctx.is_cluster else [])
-    return [guarded(lambda c=c: {"cluster": c, "adjusted_for": covs, "result": adherence_logit(
-        data, X, c, "arm", ctx.reference, ctx.level)}) for c in ways]
+
+    def fit(c: list[str]) -> dict:
+        # inside the guard: without data in the reference arm the design has no reference level
+        X = design_matrix(data, ["arm", *covs], reference={"arm": ctx.reference})
+        return {"cluster": c, "adjusted_for": covs,
+                "result": adherence_logit(data, X, c, "arm", ctx.reference, ctx.level)}
+
+    return [guarded(fit, c) for c in ways]
 
 
 def adherence(ctx: ResultsContext) -> dict:
@@ -128,13 +134,13 @@ def adherence(ctx: ResultsContext) -> dict:
 
 def _welch(ctx: ResultsContext, data: pd.DataFrame, metric: str) -> list[dict]:
     ref = data.loc[data["arm"] == ctx.reference, metric]
-    out = []
-    for arm in ctx.arm_order[1:]:
-        x = data.loc[data["arm"] == arm, metric]
-        res = welch_from_stats(len(x), x.mean(), x.var(ddof=1), len(ref), ref.mean(),
-                               ref.var(ddof=1), level=ctx.level)
-        out.append({"arm": arm, "reference": ctx.reference, "result": res})
-    return out
+
+    def one(x: pd.Series) -> dict:
+        return {"result": welch_from_stats(len(x), x.mean(), x.var(ddof=1), len(ref),
+                                           ref.mean(), ref.var(ddof=1), level=ctx.level)}
+
+    return [compared(arm, ctx.reference, one, data.loc[data["arm"] == arm, metric])
+            for arm in ctx.arm_order[1:]]
 
 
 def poisson_dispersion(counts, exposure, groups) -> float:
@@ -147,6 +153,9 @@ def poisson_dispersion(counts, exposure, groups) -> float:
     y = np.asarray(counts, dtype=float)
     t = np.asarray(exposure, dtype=float)
     codes, levels = pd.factorize(np.asarray(groups))
+    if len(y) <= len(levels):
+        raise ValueError(f"{len(y)} participants with homework for {len(levels)} arms; "
+                         "the dispersion check needs more participants than arms")
     rate = np.bincount(codes, y) / np.bincount(codes, t)
     if np.any(rate == 0):
         raise ValueError("a group has no events; the Poisson fit is on the boundary")

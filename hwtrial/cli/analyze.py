@@ -53,6 +53,9 @@ def _srm_lines(s: dict) -> list[str]:
 def _adherence_lines(s: dict) -> list[str]:
     lines = [_estimate_line(f"completion {r['arm']}", r["completion"]) for r in s["by_arm"]]
     for c in s.get("comparisons", []):
+        if c.get("status", "ok") != "ok":
+            lines.append(f"  {c['arm']} vs {c['reference']}: {c.get('reason', c['status'])}")
+            continue
         for k in ("risk_difference", "risk_ratio", "odds_ratio"):
             lines.append(_estimate_line(f"{k} {c['arm']} vs {c['reference']}", c["completion"][k]))
     for m in s.get("models", []):

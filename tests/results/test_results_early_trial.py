@@ -195,3 +195,15 @@ def test_nb2_boundary_dispersion_serialises_as_null(app):
     fit = CountModelResult((), float("inf"), None, -12.5, 30, 30, boundary=True)
     doc = _strict(app.json.dumps(to_dict({"result": fit})))
     assert doc["result"]["dispersion"] is None and doc["result"]["boundary"] is True
+
+
+def test_analyze_text_output_names_comparisons_that_cannot_be_made():
+    from hwtrial.cli.analyze import render_table
+
+    doc = {"study": "s", "title": "t", "version": 1, "blinded": False, "arms": [], "flags": [],
+           "reference_arm": "control", "populations": ["itt"], "level": 0.95,
+           "sections": {"adherence": {"status": "ok", "by_arm": [], "models": [], "comparisons": [
+               {"arm": "reminders", "reference": "control", "status": "not_estimable",
+                "reason": "the reference arm control has no closed homework instances yet"}]}}}
+    text = render_table(doc)
+    assert "reminders vs control: the reference arm control has no closed homework" in text

@@ -107,6 +107,8 @@ class FeaturesOutSchema(ma.Schema):
     self_review = ma.fields.Dict(metadata={"description": "enabled, prompt, usefulness_scale"})
     framing = ma.fields.String(metadata={"description": "framing variant of the homework texts"})
     extra = ma.fields.Dict(metadata={"description": "the study's own flags, as written"})
+    status = ma.fields.String(metadata={
+        "description": "``withdrawn`` (then no feature is active and nothing else is sent)"})
 
 
 class EmergencyUnblindOutSchema(ma.Schema):

@@ -17,7 +17,6 @@ from ..errors import ServiceError
 from ..models import Event, Participant
 from ..services import audit
 from ..services.events import body_sha256
-from ..services.homework import features_of
 from ..services.participant_guard import require_writable
 
 PAUSE = timedelta(days=3)
@@ -26,7 +25,8 @@ ACTIONS = ("pause", "stop", "resume")
 
 def reminders_offered(definition: Mapping[str, Any], arm_key: str | None) -> bool:
     """Whether the participant's arm sends reminders (only then is the choice shown)."""
-    return features_of(definition, arm_key).get("reminders", {}).get("policy", "none") != "none"
+    arm = next((a for a in definition.get("arms") or [] if a["key"] == arm_key), None)
+    return arm is not None and arm.get("features", {}).get("reminders", {}).get("policy", "none") != "none"
 
 
 def reminders_off_at(participant: Participant, at: datetime) -> str | None:

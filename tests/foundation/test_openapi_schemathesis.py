@@ -35,6 +35,9 @@ DEFINITION_CHECKED = {
     "POST /api/v1/studies/{study_key}/amendments", "POST /api/v1/studies/{study_key}/events",
     "POST /api/v1/studies/{study_key}/participants",
     "POST /api/v1/studies/{study_key}/participants/{participant_id}/homework",
+    # free-form answers, checked against the study's review scale (and, like every body, refused
+    # with 422 when any key or value holds NUL or a lone surrogate)
+    "POST /api/v1/studies/{study_key}/homework/{instance_id}/review",
 }
 
 

@@ -22,11 +22,31 @@ PROMPTS = re.compile(r"reset-password|--password(\s|$)")
 PASSWORD = "readme-test-password"
 
 
-def using_it_lines() -> list[str]:
+def using_it_blocks() -> list[str]:
     text = (REPO / "README.md").read_text()
     section = text.split("\n## Using it\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"^```sh\n(.*?)^```$", section, flags=re.S | re.M)
-    return [line for block in blocks for line in block.splitlines() if line.strip()]
+    return re.findall(r"^```sh\n(.*?)^```$", section, flags=re.S | re.M)
+
+
+def using_it_lines() -> list[str]:
+    """The command lines of the section; a ``curl`` block talks to the running service and is
+    checked by :func:`test_the_curl_example_sends_a_body_the_api_accepts` instead."""
+    return [line for block in using_it_blocks() if not block.startswith("curl")
+            for line in block.splitlines() if line.strip()]
+
+
+def test_the_curl_example_sends_a_body_the_api_accepts():
+    import json
+    import shlex
+
+    from hwtrial.api.participants import EnrolInSchema
+
+    [curl] = [block for block in using_it_blocks() if block.startswith("curl")]
+    words = shlex.split(curl.replace("\\\n", " "))
+    body = json.loads(words[words.index("-d") + 1])
+    assert EnrolInSchema().load(body)["consent"] == {"version": "2.1", "method": "api", "locale": None,
+                                                     "consented_at": None}
+    assert words[words.index("-X") + 1] == "POST" and "/api/v1/studies/reminder-rct/participants" in curl
 
 
 def test_the_serving_lines_are_exactly_the_tagged_ones():

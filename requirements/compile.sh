@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Refresh the lock files from pyproject.toml (run after changing a dependency, then run the tests).
-#   lock.txt     what the README's commands and .ci/run install: every extra, newest releases
+#   constraints.txt  what the README's commands and .ci/run install: every extra, newest releases
 #                that satisfy pyproject.toml, for every platform (universal markers), Python 3.11+
 #   minimum.txt  hwtrial's declared lower bounds, resolved at their lowest: .ci/run installs it
 #                in a second environment and runs the pure-core tests, so the bounds stay true
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 uv=${UV:-$(command -v uv || echo .venv/bin/uv)}
 "$uv" pip compile pyproject.toml --universal --python-version 3.11 \
     --extra test --extra postgres --extra scale --no-header --annotation-style line \
-    -o requirements/lock.txt "$@"
+    -o requirements/constraints.txt "$@"
 # Every declared lower bound, pinned: the resolution must take exactly these releases.
 bounds=$(mktemp)
 trap 'rm -f "$bounds"' EXIT

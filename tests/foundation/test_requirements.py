@@ -40,11 +40,11 @@ def declared(extras: bool) -> list[Requirement]:
 
 @pytest.mark.parametrize("requirement", declared(extras=True), ids=str)
 def test_lock_pins_a_version_pyproject_allows(requirement):
-    locked = pins("lock.txt")
+    locked = pins("constraints.txt")
     name = canonicalize_name(requirement.name)
-    assert name in locked, f"{name} is declared in pyproject.toml but missing from requirements/lock.txt"
+    assert name in locked, f"{name} is declared in pyproject.toml but missing from requirements/constraints.txt"
     assert requirement.specifier.contains(locked[name], prereleases=True), (
-        f"requirements/lock.txt pins {name}=={locked[name]}, outside {requirement}: "
+        f"requirements/constraints.txt pins {name}=={locked[name]}, outside {requirement}: "
         "run requirements/compile.sh")
 
 

@@ -91,7 +91,9 @@ def withdraw(study_key: str, participant: str | int, *, reason: str, data_use_wi
 
     def work(session):
         study = get_study(session, HOST_APP, study_key)
-        found = participant_by_ref(session, study, participant)
+        found = enrolment.participant_by_ref(session, study, participant)
+        if found is None:
+            raise ServiceError(404, f"no participant {participant!r} in study {study_key!r}")
         withdrawal.withdraw(session, HOST_APP.actor, study, found, reason=reason,
                             data_use_withdrawn=data_use_withdrawn)
         return enrolment.participant_view(HOST_APP, study, found)
@@ -104,17 +106,3 @@ def features_for(study_key: str, participant: str | int) -> dict:
     from .services.features import features_by_ref
 
     return _run(lambda session: features_by_ref(session, study_key, participant))
-
-
-def participant_by_ref(session: Session, study, ref: str | int):
-    from .models import Participant
-    from .services.enrolment import find_participant
-
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        found = session.get(Participant, ref)
-        found = found if found is not None and found.study_id == study.id else None
-    else:
-        found = find_participant(session, study, str(ref))
-    if found is None:
-        raise ServiceError(404, f"no participant {ref!r} in study {study.key!r}")
-    return found

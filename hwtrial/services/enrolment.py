@@ -76,6 +76,14 @@ def find_participant(session: Session, study: Study, external_id: str) -> Partic
                                                        Participant.external_id == external_id))
 
 
+def participant_by_ref(session: Session, study: Study, ref: str | int) -> Participant | None:
+    """A host's reference to a participant: hwtrial's id (int) or the external id (str)."""
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        found = session.get(Participant, ref)
+        return found if found is not None and found.study_id == study.id else None
+    return find_participant(session, study, str(ref))
+
+
 def _same_or_conflict(principal, study, design, existing: Participant, strata, cluster) -> Enrolment:
     if existing.strata == strata and (existing.cluster_key or None) == (cluster or None):
         return Enrolment(existing, created=False)

@@ -46,15 +46,11 @@ def exposures(session: Session, participant: Participant) -> dict[str, Any]:
 def features_by_ref(session: Session, study_key: str, ref: str | int,
                     channel: str = "host") -> dict[str, Any]:
     """Features for a host app's Python call: ``ref`` is an external id (str) or a participant id (int)."""
-    from .enrolment import find_participant
+    from .enrolment import participant_by_ref
     from .studies import get_study
 
     study = get_study(session, None, study_key)
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        participant = session.get(Participant, ref)
-        participant = participant if participant and participant.study_id == study.id else None
-    else:
-        participant = find_participant(session, study, str(ref))
+    participant = participant_by_ref(session, study, ref)
     if participant is None or participant.allocation is None:
         from ..errors import ServiceError
 

@@ -1,0 +1,64 @@
+"""The :class:`Plot` result and the one place a matplotlib figure becomes SVG text."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from dataclasses import dataclass
+
+import matplotlib
+from matplotlib.figure import Figure
+
+# Text stays text (smaller, crisp, readable by tools); a fixed salt keeps the SVG's ids, and so
+# the report's bytes, the same for the same data.
+RC = {"svg.fonttype": "none", "svg.hashsalt": "hwtrial", "font.size": 10,
+      "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"], "axes.spines.top": False,
+      "axes.spines.right": False, "axes.titlesize": 11, "axes.titleweight": "bold"}
+#: Colour-blind-safe palette (Okabe and Ito), in the order arms are listed.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+WIDTH, HEIGHT = 6.4, 3.6  # inches at 96 dpi: 614 x 346 px, scales down on a phone
+
+
+@dataclass(frozen=True)
+class Plot:
+    """An SVG plot with its title and text alternative (for ``alt`` and screen readers)."""
+
+    title: str
+    alt: str
+    svg: str
+    has_data: bool = True
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
+
+
+def new_figure(width: float = WIDTH, height: float = HEIGHT, left: float = 0.75) -> Figure:
+    """A figure with fixed margins in inches (constrained layout would double the drawing time;
+    ``left`` makes room for long category labels)."""
+    fig = Figure(figsize=(width, height), dpi=96)
+    fig.subplots_adjust(left=left / width, right=1 - 0.2 / width, top=1 - 0.45 / height,
+                        bottom=min(0.45, 0.75 / height))
+    return fig
+
+
+def render(fig: Figure, title: str, alt: str, has_data: bool = True) -> Plot:
+    buffer = io.StringIO()
+    with matplotlib.rc_context(RC):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Title": title, "Description": alt})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG may be inlined in HTML
+    svg = re.sub(r"<svg ", '<svg role="img" ', svg, count=1)
+    return Plot(title=title, alt=alt, svg=svg, has_data=has_data)
+
+
+def empty(title: str, message: str = "No data yet.") -> Plot:
+    """A plot without data: the title and the message, drawn (so the layout holds) and as text."""
+    with matplotlib.rc_context(RC):
+        fig = new_figure(height=1.6)
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.set_title(title)
+        ax.text(0.5, 0.4, message, ha="center", va="center", color="#444444", transform=ax.transAxes)
+        return render(fig, title, f"{title}: {message}", has_data=False)

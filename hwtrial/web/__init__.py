@@ -17,3 +17,6 @@ def register_web(app: Flask, prefix: str) -> None:
     from .recruitment import bp as recruitment_bp
 
     app.register_blueprint(recruitment_bp, url_prefix=prefix or None)
+    from .staff import register_staff
+
+    register_staff(app, prefix)

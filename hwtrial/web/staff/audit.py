@@ -1,0 +1,1 @@
+"""Staff pages: audit (routes added to the staff blueprint)."""

@@ -1,0 +1,1 @@
+"""Staff pages: caseload (routes added to the staff blueprint)."""

@@ -1,0 +1,1 @@
+"""Staff pages: dashboard (routes added to the staff blueprint)."""

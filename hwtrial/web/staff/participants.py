@@ -1,0 +1,1 @@
+"""Staff pages: participants (routes added to the staff blueprint)."""

@@ -1,0 +1,1 @@
+"""Staff pages: results (routes added to the staff blueprint)."""

@@ -1,0 +1,1 @@
+"""Staff pages: studies (routes added to the staff blueprint)."""

@@ -1,0 +1,1 @@
+"""Staff pages: users (routes added to the staff blueprint)."""

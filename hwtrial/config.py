@@ -60,6 +60,9 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_OUTBOX_MAX_ATTEMPTS": 8,
     "HWTRIAL_OUTBOX_BATCH": 100,
     "HWTRIAL_OUTBOX_LEASE_SECONDS": 300,
+    # Outcomes of a batch are committed together at least this often (a crash resends at
+    # most what was sent in this window, with the same Message-ID / Idempotency-Key).
+    "HWTRIAL_OUTBOX_RECORD_MS": 50,
     "HWTRIAL_WORKER_INTERVAL_SECONDS": 5,
     # Celery on Redis (optional): broker URL and the queue hwtrial's tasks use.
     "HWTRIAL_CELERY_BROKER_URL": None,

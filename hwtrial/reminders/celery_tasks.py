@@ -13,7 +13,7 @@ from celery import Celery
 from flask import Flask
 
 from ..config import ConfigError
-from .worker import run_pass
+from .worker import drain, run_pass
 
 PASS_TASK = "hwtrial.worker_pass"
 
@@ -32,9 +32,17 @@ def make_celery(flask_app: Flask) -> Celery:
         beat_schedule={"hwtrial-worker-pass": {"task": PASS_TASK, "schedule": interval,
                                                "options": {"expires": 2 * interval}}})
 
+    batch = int(flask_app.config["HWTRIAL_OUTBOX_BATCH"])
+
     @celery.task(name=PASS_TASK, ignore_result=True)
     def worker_pass() -> dict:
+        # A full first batch means more is due: one more trigger lets an idle worker process
+        # join in (it expires like beat's), and this one drains for up to a few intervals.
         report = run_pass(flask_app)
-        return {"expired": report.expired, **report.reminders, "sent": report.dispatch.sent}
+        sent = report.dispatch.sent
+        if report.dispatch.claimed >= batch:
+            worker_pass.apply_async(expires=2 * interval)
+            sent = drain(flask_app, 4 * interval, first=report)[1]
+        return {"expired": report.expired, **report.reminders, "sent": sent}
 
     return celery

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,43 +36,65 @@ class PassReport:
     dispatch: DispatchReport
 
 
-def run_pass(app: Flask, now: datetime | None = None) -> PassReport:
-    """Do whatever is due at ``now``: expire homework, then deliver due outbox messages."""
+def run_pass(app: Flask, now: datetime | None = None, *, plan: bool = True) -> PassReport:
+    """Do whatever is due at ``now``: expire homework and plan reminders (unless ``plan`` is
+    false: a pass that only drains the outbox), then deliver due outbox messages."""
     from ..services import homework
 
     with app.app_context():
         session = get_session()
         now = now or utcnow()
+        expired, reminders = 0, {}
         try:
-            expired = homework.expire_due(session, now)
-            session.commit()
-            reminders = {**queue_reminders(session, now), **make_due_decisions(session, now)}
-            session.commit()
-            retry = RetryPolicy(max_attempts=int(app.config["HWTRIAL_OUTBOX_MAX_ATTEMPTS"]))
-            send = make_sender(session, app.config)
-            try:
-                report = dispatch_due(session, now, send, limit=int(app.config["HWTRIAL_OUTBOX_BATCH"]),
-                                      lease=timedelta(seconds=int(app.config["HWTRIAL_OUTBOX_LEASE_SECONDS"])),
-                                      retry=retry)
-            finally:
-                send.close()
+            if plan:
+                expired = homework.expire_due(session, now)
+                session.commit()
+                reminders = {**queue_reminders(session, now), **make_due_decisions(session, now)}
+                session.commit()
+            report = dispatch_once(app, session, now)
         finally:
             session.rollback()
             app.extensions["hwtrial"].db.session.remove()
     return PassReport(expired=expired, reminders=reminders, dispatch=report)
 
 
+def dispatch_once(app: Flask, session, now: datetime) -> DispatchReport:
+    config = app.config
+    send = make_sender(session, config)
+    try:
+        return dispatch_due(session, now, send, limit=int(config["HWTRIAL_OUTBOX_BATCH"]),
+                            lease=timedelta(seconds=int(config["HWTRIAL_OUTBOX_LEASE_SECONDS"])),
+                            retry=RetryPolicy(max_attempts=int(config["HWTRIAL_OUTBOX_MAX_ATTEMPTS"])),
+                            record_every=int(config["HWTRIAL_OUTBOX_RECORD_MS"]) / 1000)
+    finally:
+        send.close()
+
+
+def drain(app: Flask, seconds: float, first: PassReport | None = None) -> tuple[PassReport, int]:
+    """A full pass (unless ``first`` is one just run), then outbox-only passes while batches
+    come back full, for up to ``seconds``: planning runs once per interval, not once per
+    batch. Returns the first pass's report and how many messages the passes sent."""
+    started, batch = time.monotonic(), int(app.config["HWTRIAL_OUTBOX_BATCH"])
+    report = first = first or run_pass(app)
+    sent = first.dispatch.sent
+    while report.dispatch.claimed >= batch and time.monotonic() - started < seconds:
+        report = run_pass(app, plan=False)
+        sent += report.dispatch.sent
+    return first, sent
+
+
 def run_forever(app: Flask, stop: threading.Event, interval: float | None = None) -> None:
-    """Run passes every ``interval`` seconds until ``stop`` is set; a full batch runs again at once."""
+    """Run passes every ``interval`` seconds until ``stop`` is set; while batches come back
+    full, the outbox is drained at once (planning again after each interval)."""
     interval = float(interval if interval is not None else app.config["HWTRIAL_WORKER_INTERVAL_SECONDS"])
     while not stop.is_set():
         try:
-            report = run_pass(app)
+            report, sent = drain(app, interval)
         except Exception:  # the worker must outlive a database restart; the pass is retried
             log.exception("worker pass failed; retrying in %.0f s", interval)
             stop.wait(interval)
             continue
         if report.expired or report.dispatch.claimed or any(report.reminders.values()):
-            log.info("worker pass: %s", report)
+            log.info("worker pass: %s (sent %d in all)", report, sent)
         if report.dispatch.claimed < int(app.config["HWTRIAL_OUTBOX_BATCH"]):
             stop.wait(interval)

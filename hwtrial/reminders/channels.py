@@ -12,15 +12,14 @@ import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ..models import OutboxMessage, Participant, utcnow
 from .dispatcher import Receipt
-from .emails import NoRecipient, reminder_email, safety_alert_email
+from .emails import Email, NoRecipient, reminder_email, safety_alert_email
 from .queueing import BatchFacts
 from .webhooks import WebhookPool, send_webhook
 
@@ -80,11 +79,12 @@ class SmtpConnection:
             client.login(settings.username, settings.password or "")
         return client
 
-    def send(self, email: EmailMessage) -> None:
+    def send(self, recipients: list[str], data: bytes) -> None:
         """Deliver one email; any refusal (4xx/5xx, timeout) raises for the dispatcher to record."""
         try:
             self.client = self.client or self._connect()
-            refused = self.client.send_message(email)
+            refused = self.client.sendmail(parseaddr(self.settings.mail_from)[1] or self.settings.mail_from,
+                                           recipients, data)
         except Exception:
             self.close()
             raise
@@ -153,14 +153,12 @@ class Sender:
             email = safety_alert_email(self.session, message, self.config)
         else:
             raise ValueError(f"no email template for outbox kind {kind!r}")
-        email["From"] = self.smtp.mail_from
-        email["Date"] = formatdate(localtime=False)
-        email["Message-ID"] = message_id(message.dedupe_key, self.smtp.mail_from)
+        data = email.as_bytes(self.smtp.mail_from, message_id(message.dedupe_key, self.smtp.mail_from))
         sent = self.clock()
-        self.connection.send(email)
+        self.connection.send(email.to, data)
         return Receipt(sent, self.clock())
 
-    def _reminder(self, message: OutboxMessage) -> EmailMessage:
+    def _reminder(self, message: OutboxMessage) -> Email:
         from ..web.participant_i18n import translations
 
         facts = self._facts(message)

@@ -11,7 +11,8 @@ no remote content, only the same words and the link.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from email.message import EmailMessage
+from dataclasses import dataclass, field
+from email.utils import formataddr, parseaddr
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +21,24 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import OutboxMessage, Participant, User
+from . import mime
+
+
+@dataclass(frozen=True)
+class Email:
+    """An email before its envelope headers (From, Message-ID) are added by the channel."""
+
+    to: list[str]
+    subject: str
+    text: str
+    html: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def as_bytes(self, mail_from: str, message_id: str) -> bytes:
+        if not mail_from.isascii():  # a display name in another script: encode the name only
+            mail_from = formataddr(parseaddr(mail_from), charset="utf-8")
+        return mime.build({"From": mail_from, "To": ", ".join(self.to), "Subject": self.subject,
+                           "Message-ID": message_id, **self.headers}, self.text, self.html)
 
 
 class NoRecipient(RuntimeError):
@@ -77,17 +96,15 @@ def reminder_texts(definition: Mapping[str, Any], locale: str, framing: str, get
 
 
 def reminder_email(participant: Participant, definition: Mapping[str, Any], link: str, gettext,
-                   locale: str) -> EmailMessage:
+                   locale: str) -> Email:
     """A participant's reminder: ``text/plain`` and ``text/html`` alternatives of one text."""
     texts = reminder_texts(definition, locale, framing_of(
         definition, participant.allocation.arm_key if participant.allocation else None), gettext)
     values = {**texts, "link": link, "button": gettext(BUTTON), "footer": gettext(FOOTER), "locale": locale}
-    email = EmailMessage()
-    email["Subject"] = texts["subject"]
-    email["To"] = participant.email
-    email.set_content(_templates().get_template("reminder.txt").render(values))
-    email.add_alternative(_templates().get_template("reminder.html").render(values), subtype="html")
-    return email
+    return Email(to=[participant.email], subject=texts["subject"],
+                 text=_templates().get_template("reminder.txt").render(values),
+                 html=_templates().get_template("reminder.html").render(values),
+                 headers={"Content-Language": locale})
 
 
 def staff_recipients(session: Session, payload: Mapping[str, Any]) -> list[str]:
@@ -103,7 +120,7 @@ def staff_recipients(session: Session, payload: Mapping[str, Any]) -> list[str]:
     return emails
 
 
-def safety_alert_email(session: Session, message: OutboxMessage, config: Mapping[str, Any]) -> EmailMessage:
+def safety_alert_email(session: Session, message: OutboxMessage, config: Mapping[str, Any]) -> Email:
     """The PHQ-9 item-9 alert for staff: who, which study, which answer; never the arm."""
     payload = message.payload
     recipients = staff_recipients(session, payload)
@@ -111,12 +128,8 @@ def safety_alert_email(session: Session, message: OutboxMessage, config: Mapping
         raise NoRecipient("no recipient: the study has no active coordinator account")
     base = (config.get("HWTRIAL_PUBLIC_URL") or "").rstrip("/") + config.get("HWTRIAL_URL_PREFIX", "")
     where = f"{base}/api/v1/studies/{payload['study_key']}/safety-alerts"
-    email = EmailMessage()
-    email["Subject"] = f"[hwtrial] Safety alert in study {payload['study_key']}"
-    email.set_content(
+    return Email(to=recipients, subject=f"[hwtrial] Safety alert in study {payload['study_key']}", text=(
         f"A participant's questionnaire answer needs a clinician's attention.\n\n"
         f"Study: {payload['study_key']}\nParticipant id: {payload['participant_id']}\n"
         f"Answer: {payload['reason']}\nAlert id: {payload['alert_id']}\n\n"
-        f"Follow your study's safety protocol, then acknowledge the alert: {where}\n")
-    email["To"] = ", ".join(recipients)
-    return email
+        f"Follow your study's safety protocol, then acknowledge the alert: {where}\n"))

@@ -64,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     # most what was sent in this window, with the same Message-ID / Idempotency-Key).
     "HWTRIAL_OUTBOX_RECORD_MS": 50,
     "HWTRIAL_WORKER_INTERVAL_SECONDS": 5,
+    # Planning (expiry, reminder queueing, MRT decisions) runs this often, delivery every interval.
+    "HWTRIAL_WORKER_PLAN_SECONDS": 30,
     # Celery on Redis (optional): broker URL and the queue hwtrial's tasks use.
     "HWTRIAL_CELERY_BROKER_URL": None,
     "HWTRIAL_CELERY_QUEUE": "hwtrial",

@@ -141,7 +141,7 @@ class Sender:
             participant = facts.check(message, message.due_at)
             study = facts.studies[participant.study_id]
             sent = self.clock()
-            send_webhook(self.webhooks, study.key, study.definition, participant, message, self.config)
+            send_webhook(self.webhooks, study.key, facts.definitions[study.id], participant, message, self.config)
             return Receipt(sent, self.clock())
         if message.channel != "email":
             raise ChannelNotConfigured(f"channel {message.channel!r} is not available")
@@ -163,7 +163,7 @@ class Sender:
 
         facts = self._facts(message)
         participant = facts.check(message, message.due_at)
-        definition = facts.studies[participant.study_id].definition
+        definition = facts.definitions[participant.study_id]
         locale = participant.locale or definition.get("default_locale") or self.config.get(
             "HWTRIAL_DEFAULT_LOCALE", "en")
         return reminder_email(participant, definition, reminder_link(participant, message, self.config),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -125,7 +126,7 @@ class _Outcome:
 
 def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 100,
                  lease: timedelta = timedelta(minutes=5), retry: RetryPolicy = RetryPolicy(),
-                 record_every: float = 0.05) -> DispatchReport:
+                 record_every: float = 0.05, stop: Callable[[], bool] | None = None) -> DispatchReport:
     """Send every message due at ``now`` (up to ``limit``) and record the outcomes.
 
     The batch is claimed and committed, loaded in one query (and ``send.prepare(messages,
@@ -139,11 +140,29 @@ def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 
     run goes on with the next one. Once half the lease has passed, the rest of the batch is
     renewed in one statement; a row another worker took meanwhile (its token differs) is
     skipped, and recording never touches a row whose token is no longer this claim's.
+    When ``stop()`` turns true (a worker asked to stop), the unsent rest is handed back.
     """
-    started = renewed = recorded = time.monotonic()
     ids, token = claim_due(session, now, limit=limit, lease=lease)
     if not ids:
         return DispatchReport()
+    with _kept_after_commit(session):  # the batch's rows are read, never written, by the ORM
+        return _dispatch_claimed(session, ids, token, now, send, lease, retry, record_every, stop)
+
+
+@contextmanager
+def _kept_after_commit(session: Session):
+    """Outcome commits would expire every loaded object and reload each on its next read, a
+    query per attribute per message; the batch only reads them."""
+    target = session.registry() if hasattr(session, "registry") else session
+    before, target.expire_on_commit = target.expire_on_commit, False
+    try:
+        yield
+    finally:
+        target.expire_on_commit = before
+
+
+def _dispatch_claimed(session, ids, token, now, send, lease, retry, record_every, stop) -> DispatchReport:
+    started = renewed = recorded = time.monotonic()
     by_id = {m.id: m for m in session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).execution_options(populate_existing=True))}
     messages = [by_id[i] for i in ids if i in by_id]
@@ -159,6 +178,10 @@ def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 
                           now + timedelta(seconds=renewed - started) + lease)
         if message.id not in held:
             continue  # the lease ran out and another worker has it now
+        if stop is not None and stop():
+            _record(session, pending, token)
+            _release(session, [m.id for m in messages[position:]], token)
+            break
         outcome = _attempt(message, send, now, retry)
         counts[outcome.status if outcome.status != "pending" else "retried"] += 1
         pending.append(outcome)
@@ -167,6 +190,16 @@ def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 
             recorded = time.monotonic()
     _record(session, pending, token)
     return DispatchReport(claimed=len(ids), **counts)
+
+
+def _release(session: Session, ids: list[int], token: str) -> None:
+    """Hand claimed, unsent rows back as they were (pending, this attempt not counted)."""
+    session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
+                                       OutboxMessage.claim_token == token)
+        .values(status="pending", lease_until=None, attempts=OutboxMessage.attempts - 1),
+        execution_options={"synchronize_session": False})
+    session.commit()
 
 
 def _attempt(message: OutboxMessage, send: Sender, now: datetime, retry: RetryPolicy) -> _Outcome:
@@ -187,18 +220,25 @@ def _record(session: Session, outcomes: list[_Outcome], token: str) -> None:
     this claim still holds; sent micro-randomised reminders log their times on the decision."""
     if not outcomes:
         return
-    table = OutboxMessage.__table__
-    rows = [{"b_id": o.message.id, "b_status": o.status, "b_error": o.error,
-             "b_sent": o.receipt.sent_at if o.receipt else None,
-             "b_delivered": o.receipt.delivered_at if o.receipt else None,
-             "b_due": o.due_at or o.message.due_at} for o in outcomes]
-    session.execute(
-        table.update().where(table.c.id == sa.bindparam("b_id"), table.c.status == "sending",
-                             table.c.claim_token == token)
-        .values(status=sa.bindparam("b_status"), last_error=sa.bindparam("b_error"), lease_until=None,
-                sent_at=sa.func.coalesce(sa.bindparam("b_sent", type_=table.c.sent_at.type), table.c.sent_at),
-                delivered_at=sa.bindparam("b_delivered", type_=table.c.delivered_at.type),
-                due_at=sa.bindparam("b_due", type_=table.c.due_at.type)), rows)
+    values = [(o.message.id, o.status, o.error, o.receipt.sent_at if o.receipt else None,
+               o.receipt.delivered_at if o.receipt else None, o.due_at or o.message.due_at) for o in outcomes]
+    if session.get_bind().dialect.name == "postgresql":
+        _record_from_values(session, values, token)
+    else:  # SQLite: no column list on a VALUES alias; row by row in one transaction is cheap there
+        table = OutboxMessage.__table__
+        names = ("b_id", "b_status", "b_error", "b_sent", "b_delivered", "b_due")
+        session.execute(
+            table.update().where(table.c.id == sa.bindparam("b_id"), table.c.status == "sending",
+                                 table.c.claim_token == token)
+            .values(status=sa.bindparam("b_status"), last_error=sa.bindparam("b_error"), lease_until=None,
+                    sent_at=sa.func.coalesce(sa.bindparam("b_sent", type_=table.c.sent_at.type), table.c.sent_at),
+                    delivered_at=sa.bindparam("b_delivered", type_=table.c.delivered_at.type),
+                    due_at=sa.bindparam("b_due", type_=table.c.due_at.type)),
+            [dict(zip(names, row, strict=True)) for row in values])
+    if session.get_bind().dialect.name == "postgresql":
+        # Outcomes need not wait for the WAL flush: if PostgreSQL itself crashes, the last
+        # few become "sending" again and go out once more with the same idempotency key.
+        session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
     decisions = [{"b_id": o.message.payload["decision_id"], "b_sent": o.receipt.sent_at,
                   "b_delivered": o.receipt.delivered_at}
                  for o in outcomes if o.receipt is not None and o.message.payload.get("decision_id")]
@@ -210,6 +250,21 @@ def _record(session: Session, outcomes: list[_Outcome], token: str) -> None:
                         decisions)
     session.commit()
     outcomes.clear()
+
+
+def _record_from_values(session: Session, values: list[tuple], token: str) -> None:
+    """PostgreSQL: the group in one ``UPDATE … FROM (VALUES …)`` statement."""
+    table = OutboxMessage.__table__
+    stamp = table.c.sent_at.type
+    rows = sa.values(sa.column("b_id", sa.Integer), sa.column("b_status", sa.String),
+                     sa.column("b_error", sa.Text), sa.column("b_sent", stamp), sa.column("b_delivered", stamp),
+                     sa.column("b_due", stamp), name="outcome").data(values)
+    session.execute(
+        table.update().where(table.c.id == rows.c.b_id, table.c.status == "sending", table.c.claim_token == token)
+        .values(status=rows.c.b_status, last_error=sa.cast(rows.c.b_error, sa.Text), lease_until=None,
+                sent_at=sa.func.coalesce(sa.cast(rows.c.b_sent, stamp), table.c.sent_at),
+                delivered_at=sa.cast(rows.c.b_delivered, stamp), due_at=sa.cast(rows.c.b_due, stamp)),
+        execution_options={"synchronize_session": False})
 
 
 def requeue(session: Session, message: OutboxMessage, now: datetime) -> OutboxMessage:

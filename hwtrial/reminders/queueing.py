@@ -129,6 +129,8 @@ class BatchFacts:
 
     participants: dict[int, Participant]
     studies: dict[int, Study]
+    #: Each study's current definition, parsed once for the batch.
+    definitions: dict[int, dict[str, Any]]
     policies: dict[int, dict[str, dict[str, Any]]]
     webhook_urls: dict[int, str | None]
     windows: dict[int, list[TaskWindow]]
@@ -145,9 +147,10 @@ class BatchFacts:
         # tasks that could still be open for any reminder of the batch (its send time - 1 min)
         earliest = min((datetime.fromisoformat(m.payload["send_at"]) for m in messages
                         if m.participant_id in participants), default=now) - timedelta(minutes=1)
-        return cls(participants=participants, studies=studies,
-                   policies={sid: reminder_policies(s.definition) for sid, s in studies.items()},
-                   webhook_urls={sid: study_webhook_url(s.definition) for sid, s in studies.items()},
+        definitions = {sid: s.definition for sid, s in studies.items()}
+        return cls(participants=participants, studies=studies, definitions=definitions,
+                   policies={sid: reminder_policies(d) for sid, d in definitions.items()},
+                   webhook_urls={sid: study_webhook_url(d) for sid, d in definitions.items()},
                    windows=task_windows(session, list(participants), min(earliest, now)) if pids else {})
 
     def check(self, message: OutboxMessage, now: datetime) -> Participant:

@@ -141,13 +141,14 @@ def profile_in_process(url: str, env: dict, path: str) -> None:
 
     os.environ.update(env)
     from hwtrial import create_app
-    from hwtrial.reminders.worker import drain
+    from hwtrial.reminders.worker import run_pass
 
     app = create_app()
     profiler = Profiler(interval=0.0005)
     profiler.start()
-    while drain(app, 30)[0].dispatch.claimed:
-        pass
+    plan = True
+    while run_pass(app, plan=plan).dispatch.claimed:
+        plan = False
     profiler.stop()
     Path(path).write_text(profiler.output_text(unicode=False, color=False, show_all=False))
     print(f"profile written to {path}")

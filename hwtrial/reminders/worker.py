@@ -63,7 +63,9 @@ def run_pass(app: Flask, now: datetime | None = None, *, plan: bool = True,
 
 def dispatch_once(app: Flask, session, now: datetime, stop: Callable[[], bool] | None = None) -> DispatchReport:
     config = app.config
-    send = make_sender(session, config)
+    started = time.monotonic()
+    # the pass's clock: ``now`` (real or given), advancing with the pass
+    send = make_sender(session, config, clock=lambda: now + timedelta(seconds=time.monotonic() - started))
     try:
         return dispatch_due(session, now, send, limit=int(config["HWTRIAL_OUTBOX_BATCH"]),
                             lease=timedelta(seconds=int(config["HWTRIAL_OUTBOX_LEASE_SECONDS"])),

@@ -206,12 +206,15 @@ def main() -> None:
             time.sleep(0.02)
         elapsed = time.monotonic() - start
         time.sleep(2)  # anything sent twice would arrive now
+        pg_cpu = postgres_cpu(url, name)
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(60)
+        workers_cpu = children_cpu()
         sent = count_sent(url)
         ids = sinks.stop()
+        sinks_cpu = children_cpu() - workers_cpu
         arrived = ids["smtp"] + ids["webhook"]
         distinct = len(set(arrived))
         steady = (len(arrived) - first[1]) / (start + elapsed - first[0]) if first else 0
@@ -222,8 +225,38 @@ def main() -> None:
               f"seconds={elapsed:.1f} sends_per_second={distinct / elapsed:.0f} (from worker start) "
               f"steady={steady:.0f}/s (first to last arrival) cpus={os.cpu_count()} "
               f"load={os.getloadavg()[0]:.1f}")
+        n = max(distinct, 1)
+        print(f"cpu ms per message: workers={workers_cpu / n * 1000:.2f} sinks={sinks_cpu / n * 1000:.2f} "
+              f"postgres_backends={pg_cpu / n * 1000:.2f} -> at most "
+              f"{os.cpu_count() / ((workers_cpu + sinks_cpu + pg_cpu) / n):.0f} sends/s on {os.cpu_count()} idle cores")
     finally:
         drop_pg_database(args.pg, name)
+
+
+def children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def postgres_cpu(url: str, database: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving the bench database (same machine)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        pids = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
+                            {"d": database}).scalars().all()
+    engine.dispose()
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def count_sent(url: str) -> int:

@@ -60,7 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "HWTRIAL_OUTBOX_MAX_ATTEMPTS": 8,
     "HWTRIAL_OUTBOX_BATCH": 100,
     "HWTRIAL_OUTBOX_LEASE_SECONDS": 300,
+    # Outcomes of a batch are committed together at least this often (a crash resends at
+    # most what was sent in this window, with the same Message-ID / Idempotency-Key).
+    "HWTRIAL_OUTBOX_RECORD_MS": 50,
     "HWTRIAL_WORKER_INTERVAL_SECONDS": 5,
+    # Planning (expiry, reminder queueing, MRT decisions) runs this often, delivery every interval.
+    "HWTRIAL_WORKER_PLAN_SECONDS": 30,
     # Celery on Redis (optional): broker URL and the queue hwtrial's tasks use.
     "HWTRIAL_CELERY_BROKER_URL": None,
     "HWTRIAL_CELERY_QUEUE": "hwtrial",

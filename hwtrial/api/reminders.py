@@ -26,7 +26,11 @@ class OutboxOutSchema(ma.Schema):
     status = ma.fields.String()
     participant_id = ma.fields.Integer(allow_none=True)
     due_at = ma.fields.AwareDateTime()
+    #: Handed to the channel, and acknowledged by it (SMTP accepted / webhook answered 2xx).
     sent_at = ma.fields.AwareDateTime(allow_none=True)
+    delivered_at = ma.fields.AwareDateTime(allow_none=True)
+    #: The micro-randomised decision point a reminder belongs to (its log has the same times).
+    decision_id = ma.fields.Function(lambda m: m.payload.get("decision_id"), allow_none=True)
     attempts = ma.fields.Integer()
     last_error = ma.fields.String(allow_none=True)
     local_time = ma.fields.Function(lambda m: m.payload.get("local_time"))

@@ -33,8 +33,10 @@ class DecisionPoint(Model):
     #: Why the participant was unavailable: quiet_hours, completed_today, daily_maximum,
     #: no_open_task, missed (no worker ran at the time).
     unavailable_reason: Mapped[str | None] = mapped_column(sa.String(20))
-    #: When the reminder of a treated point was delivered to its channel, and clicked.
+    #: When the reminder of a treated point was handed to its channel, when the channel
+    #: acknowledged it (SMTP server accepted it / webhook receiver answered 2xx), and clicked.
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.UniqueConstraint("participant_id", "point_index"),)
@@ -62,7 +64,9 @@ class OutboxMessage(Model):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONText)
     #: Earliest time of the next attempt (moved forward by the retry backoff).
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: Handed to the channel (the last attempt's start), and acknowledged by it.
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""Channels: turn an outbox row into a message and deliver it (SMTP email today).
+"""Channels: turn an outbox row into an email or a webhook call and deliver it.
 
 The Message-ID of every email is derived from the outbox key, so a message sent again after
 a worker crash carries the same id and a receiver can drop the repeat.
@@ -9,22 +9,24 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate
+from datetime import datetime
+from email.utils import parseaddr
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import DecisionPoint, OutboxMessage, Participant, User, utcnow
-from .webhooks import send_webhook
+from ..models import OutboxMessage, Participant, utcnow
+from .dispatcher import Receipt
+from .emails import Email, NoRecipient, reminder_email, safety_alert_email
+from .queueing import BatchFacts
+from .webhooks import WebhookPool, send_webhook
 
 SECURITY_MODES = ("none", "starttls", "ssl")
 
 
-class ChannelNotConfigured(RuntimeError):
+class ChannelNotConfigured(NoRecipient):
     """The message's channel has no settings; the row is retried, then dead-lettered."""
 
 
@@ -77,11 +79,12 @@ class SmtpConnection:
             client.login(settings.username, settings.password or "")
         return client
 
-    def send(self, email: EmailMessage) -> None:
+    def send(self, recipients: list[str], data: bytes) -> None:
         """Deliver one email; any refusal (4xx/5xx, timeout) raises for the dispatcher to record."""
         try:
             self.client = self.client or self._connect()
-            refused = self.client.send_message(email)
+            refused = self.client.sendmail(parseaddr(self.settings.mail_from)[1] or self.settings.mail_from,
+                                           recipients, data)
         except Exception:
             self.close()
             raise
@@ -97,64 +100,6 @@ class SmtpConnection:
             self.client = None
 
 
-def staff_recipients(session: Session, payload: Mapping[str, Any]) -> list[str]:
-    """Active coordinators, and the participant's therapist when there is one."""
-    emails = list(session.scalars(
-        sa.select(User.email).where(User.role == payload.get("to_role", "coordinator"),
-                                    User.active.is_(True)).order_by(User.id)))
-    participant = session.get(Participant, payload["participant_id"]) if "participant_id" in payload else None
-    if participant is not None and participant.therapist_id is not None:
-        therapist = session.get(User, participant.therapist_id)
-        if therapist is not None and therapist.active and therapist.email not in emails:
-            emails.append(therapist.email)
-    return emails
-
-
-def safety_alert_email(session: Session, message: OutboxMessage, config: Mapping[str, Any]) -> EmailMessage:
-    """The PHQ-9 item-9 alert for staff: who, which study, which answer; never the arm."""
-    payload = message.payload
-    recipients = staff_recipients(session, payload)
-    if not recipients:
-        raise ChannelNotConfigured("no recipient: the study has no active coordinator account")
-    base = (config.get("HWTRIAL_PUBLIC_URL") or "").rstrip("/") + config.get("HWTRIAL_URL_PREFIX", "")
-    where = f"{base}/api/v1/studies/{payload['study_key']}/safety-alerts"
-    email = EmailMessage()
-    email["Subject"] = f"[hwtrial] Safety alert in study {payload['study_key']}"
-    email.set_content(
-        f"A participant's questionnaire answer needs a clinician's attention.\n\n"
-        f"Study: {payload['study_key']}\nParticipant id: {payload['participant_id']}\n"
-        f"Answer: {payload['reason']}\nAlert id: {payload['alert_id']}\n\n"
-        f"Follow your study's safety protocol, then acknowledge the alert: {where}\n")
-    email["To"] = ", ".join(recipients)
-    return email
-
-
-def _(text: str) -> str:
-    """Mark for extraction; translated where the email is built."""
-    return text
-
-
-REMINDER_SUBJECT = _("A homework task is waiting for you")
-REMINDER_BODY = _("You have a homework task for your therapy study. It takes a few minutes.\n\n"
-                  "Open it here: %(link)s\n\n"
-                  "If you would rather not get these reminders, tell your study team.")
-
-
-def reminder_email(session: Session, message: OutboxMessage, config: Mapping[str, Any]) -> EmailMessage:
-    """A participant's reminder, in their language, with a signed link to their tasks."""
-    from ..web.participant_i18n import translations
-    from .queueing import check_still_applies
-
-    participant = check_still_applies(session, message, message.due_at)
-    locale = participant.locale or config.get("HWTRIAL_DEFAULT_LOCALE", "en")
-    gettext = translations(locale).gettext
-    email = EmailMessage()
-    email["Subject"] = gettext(REMINDER_SUBJECT)
-    email.set_content(gettext(REMINDER_BODY) % {"link": reminder_link(participant, message, config)})
-    email["To"] = participant.email
-    return email
-
-
 def reminder_link(participant: Participant, message: OutboxMessage, config: Mapping[str, Any]) -> str:
     """A fresh signed access link (valid ``HWTRIAL_PARTICIPANT_LINK_DAYS`` from sending) that
     records the click and lands on the reminder's task (:mod:`hwtrial.reminders.clicks`)."""
@@ -165,43 +110,70 @@ def reminder_link(participant: Participant, message: OutboxMessage, config: Mapp
     return f"{root}{config.get('HWTRIAL_URL_PREFIX', '')}/p/start?token={token}&reminder={message.id}"
 
 
-#: Email builders by the ``kind`` in an outbox payload.
-EMAIL_BUILDERS = {"safety_alert": safety_alert_email, "reminder": reminder_email}
+class Sender:
+    """``send(message) -> Receipt`` for the dispatcher, by the row's channel, for one pass.
 
+    ``prepare`` loads what the batch's reminders are checked against in a few queries; one
+    SMTP session and one keep-alive HTTP connection per webhook host serve the whole pass
+    (``close()`` ends them). The clock is passed in (``clock()`` returns aware UTC).
+    """
 
-def build_email(session: Session, message: OutboxMessage, config: Mapping[str, Any],
-                mail_from: str) -> EmailMessage:
-    kind = message.payload.get("kind")
-    if kind not in EMAIL_BUILDERS:
-        raise ValueError(f"no email template for outbox kind {kind!r}")
-    email = EMAIL_BUILDERS[kind](session, message, config)
-    email["From"] = mail_from
-    email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = message_id(message.dedupe_key, mail_from)
-    return email
+    def __init__(self, session: Session, config: Mapping[str, Any], clock: Callable[[], datetime] = utcnow):
+        self.session, self.config, self.clock = session, config, clock
+        self.smtp = SmtpSettings.from_config(config)
+        self.connection = SmtpConnection(self.smtp) if self.smtp is not None else None
+        self.webhooks = WebhookPool(float(config["HWTRIAL_WEBHOOK_TIMEOUT_SECONDS"]))
+        self.facts: BatchFacts | None = None
+        self.now = None
 
+    def prepare(self, messages: list[OutboxMessage], now: datetime) -> None:
+        self.facts, self.now = BatchFacts.load(self.session, messages, now), now
 
-def make_sender(session: Session, config: Mapping[str, Any]):
-    """``send(message)`` for the dispatcher, by the row's channel; ``send.close()`` ends the
-    pass's SMTP session."""
-    smtp = SmtpSettings.from_config(config)
-    connection = SmtpConnection(smtp) if smtp is not None else None
+    def _facts(self, message: OutboxMessage) -> BatchFacts:
+        if self.facts is None or message.participant_id not in self.facts.participants:
+            self.prepare([message], message.due_at if self.now is None else self.now)
+        return self.facts
 
-    def deliver(message: OutboxMessage) -> None:
+    def __call__(self, message: OutboxMessage) -> Receipt:
+        kind = message.payload.get("kind")
         if message.channel == "webhook":
-            return send_webhook(session, message, config)
+            facts = self._facts(message)
+            participant = facts.check(message, message.due_at)
+            study = facts.studies[participant.study_id]
+            sent = self.clock()
+            send_webhook(self.webhooks, study.key, facts.definitions[study.id], participant, message, self.config)
+            return Receipt(sent, self.clock())
         if message.channel != "email":
             raise ChannelNotConfigured(f"channel {message.channel!r} is not available")
-        if smtp is None:
+        if self.smtp is None:
             raise ChannelNotConfigured("email is not configured: set HWTRIAL_SMTP_HOST")
-        connection.send(build_email(session, message, config, smtp.mail_from))
+        if kind == "reminder":
+            email = self._reminder(message)
+        elif kind == "safety_alert":
+            email = safety_alert_email(self.session, message, self.config)
+        else:
+            raise ValueError(f"no email template for outbox kind {kind!r}")
+        data = email.as_bytes(self.smtp.mail_from, message_id(message.dedupe_key, self.smtp.mail_from))
+        sent = self.clock()
+        self.connection.send(email.to, data)
+        return Receipt(sent, self.clock())
 
-    def send(message: OutboxMessage) -> None:
-        deliver(message)
-        if "decision_id" in message.payload:  # the micro-randomisation log records delivery
-            session.execute(sa.update(DecisionPoint).where(
-                DecisionPoint.id == message.payload["decision_id"], DecisionPoint.sent_at.is_(None))
-                .values(sent_at=utcnow()))
+    def _reminder(self, message: OutboxMessage) -> Email:
+        from ..web.participant_i18n import translations
 
-    send.close = connection.close if connection is not None else (lambda: None)
-    return send
+        facts = self._facts(message)
+        participant = facts.check(message, message.due_at)
+        definition = facts.definitions[participant.study_id]
+        locale = participant.locale or definition.get("default_locale") or self.config.get(
+            "HWTRIAL_DEFAULT_LOCALE", "en")
+        return reminder_email(participant, definition, reminder_link(participant, message, self.config),
+                              translations(locale).gettext, locale)
+
+    def close(self) -> None:
+        self.webhooks.close()
+        if self.connection is not None:
+            self.connection.close()
+
+
+def make_sender(session: Session, config: Mapping[str, Any], clock: Callable[[], datetime] = utcnow) -> Sender:
+    return Sender(session, config, clock)

@@ -10,12 +10,13 @@ instead of sending it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..models import Allocation, ConsentRecord, HomeworkInstance, OutboxMessage, Participant, Study
 from .dispatcher import Cancelled
@@ -121,27 +122,67 @@ def cancel_stale(session: Session, participant_id: int, keep: set[str], start: d
     return result.rowcount
 
 
+@dataclass
+class BatchFacts:
+    """What :meth:`check` needs for a batch of reminders, loaded in a few queries: the
+    participants (with allocations), their studies with parsed policies, and their tasks."""
+
+    participants: dict[int, Participant]
+    studies: dict[int, Study]
+    #: Each study's current definition, parsed once for the batch.
+    definitions: dict[int, dict[str, Any]]
+    policies: dict[int, dict[str, dict[str, Any]]]
+    webhook_urls: dict[int, str | None]
+    windows: dict[int, list[TaskWindow]]
+
+    @classmethod
+    def load(cls, session: Session, messages: list[OutboxMessage], now: datetime) -> BatchFacts:
+        pids = sorted({m.participant_id for m in messages
+                       if m.participant_id is not None and m.payload.get("kind") == "reminder"})
+        participants = {p.id: p for p in session.scalars(
+            sa.select(Participant).where(Participant.id.in_(pids))
+            .options(selectinload(Participant.allocation)))} if pids else {}
+        sids = sorted({p.study_id for p in participants.values()})
+        studies = {s.id: s for s in session.scalars(sa.select(Study).where(Study.id.in_(sids)))} if sids else {}
+        # tasks that could still be open for any reminder of the batch (its send time - 1 min)
+        earliest = min((datetime.fromisoformat(m.payload["send_at"]) for m in messages
+                        if m.participant_id in participants), default=now) - timedelta(minutes=1)
+        definitions = {sid: s.definition for sid, s in studies.items()}
+        return cls(participants=participants, studies=studies, definitions=definitions,
+                   policies={sid: reminder_policies(d) for sid, d in definitions.items()},
+                   webhook_urls={sid: study_webhook_url(d) for sid, d in definitions.items()},
+                   windows=task_windows(session, list(participants), min(earliest, now)) if pids else {})
+
+    def check(self, message: OutboxMessage, now: datetime) -> Participant:
+        """Raise :class:`ReminderCancelled` unless the reminder is still in the participant's plan."""
+        participant = self.participants.get(message.participant_id)
+        if participant is None or participant.status != "active":
+            raise ReminderCancelled("the participant is no longer active")
+        tasks = self.windows.get(participant.id, [])
+        if "decision_id" in message.payload:  # micro-randomised: decided once, sent unless the task is done
+            task = next((t for t in tasks if t.instance_id == message.payload["instance_id"]), None)
+            if task is None or task.submitted or task.expire_at <= now:
+                raise ReminderCancelled("the task was submitted or expired")
+            if reminders_off_at(participant, now):
+                raise ReminderCancelled(f"the participant {reminders_off_at(participant, now)} reminders")
+            return participant
+        study = self.studies[participant.study_id]
+        policy = self.policies[study.id].get(participant.allocation.arm_key if participant.allocation else None)
+        if study.status != "active" or policy is None:
+            raise ReminderCancelled("the study or the participant's arm no longer sends reminders")
+        send_at = datetime.fromisoformat(message.payload["send_at"])
+        window = (send_at - timedelta(minutes=1), send_at + timedelta(minutes=1))
+        open_then = [t for t in tasks if t.expire_at > window[0]]
+        if message.dedupe_key not in participant_plan(policy, participant, open_then, *window,
+                                                      self.webhook_urls[study.id]):
+            raise ReminderCancelled("the task was submitted, expired or re-planned")
+        return participant
+
+
+def study_webhook_url(definition: Mapping[str, Any]) -> str | None:
+    return ((definition.get("notifications") or {}).get("webhook") or {}).get("url")
+
+
 def check_still_applies(session: Session, message: OutboxMessage, now: datetime) -> Participant:
     """Raise :class:`ReminderCancelled` unless the reminder is still in the participant's plan."""
-    participant = session.get(Participant, message.participant_id)
-    if participant is None or participant.status != "active":
-        raise ReminderCancelled("the participant is no longer active")
-    if "decision_id" in message.payload:  # micro-randomised: decided once, sent unless the task is done
-        task = session.get(HomeworkInstance, message.payload["instance_id"])
-        if task is None or task.state in FINAL_STATES or task.expire_at <= now:
-            raise ReminderCancelled("the task was submitted or expired")
-        if reminders_off_at(participant, now):
-            raise ReminderCancelled(f"the participant {reminders_off_at(participant, now)} reminders")
-        return participant
-    study = session.get(Study, participant.study_id)
-    policy = reminder_policies(study.definition).get(
-        participant.allocation.arm_key if participant.allocation else None)
-    if study.status != "active" or policy is None:
-        raise ReminderCancelled("the study or the participant's arm no longer sends reminders")
-    webhook_url = ((study.definition.get("notifications") or {}).get("webhook") or {}).get("url")
-    send_at = datetime.fromisoformat(message.payload["send_at"])
-    window = (send_at - timedelta(minutes=1), send_at + timedelta(minutes=1))
-    tasks = task_windows(session, [participant.id], window[0]).get(participant.id, [])
-    if message.dedupe_key not in participant_plan(policy, participant, tasks, *window, webhook_url):
-        raise ReminderCancelled("the task was submitted, expired or re-planned")
-    return participant
+    return BatchFacts.load(session, [message], now).check(message, now)

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import os
+import ssl
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from ..models import OutboxMessage, Study
+from ..models import OutboxMessage, Participant
 
 SIGNATURE_HEADER = "HWTrial-Signature"
 TIMESTAMP_HEADER = "HWTrial-Timestamp"
@@ -48,37 +47,85 @@ def webhook_secret(config: Mapping[str, Any], study_key: str) -> str | None:
     return from_mapping or config.get(name) or os.environ.get(name)
 
 
-def webhook_body(session: Session, message: OutboxMessage, config: Mapping[str, Any]) -> tuple[Study, dict]:
-    from .queueing import check_still_applies
-
-    participant = check_still_applies(session, message, message.due_at)
-    study = session.get(Study, participant.study_id)
+def webhook_body(study_key: str, participant: Participant, message: OutboxMessage) -> dict:
     payload = message.payload
-    return study, {
+    return {
         "id": hashlib.sha256(message.dedupe_key.encode()).hexdigest()[:32], "type": payload["kind"],
-        "study": study.key, "participant": {"id": participant.id, "external_id": participant.external_id},
+        "study": study_key, "participant": {"id": participant.id, "external_id": participant.external_id},
         "homework_instance": payload["instance_id"], "send_at": payload["send_at"],
         "local_time": payload["local_time"]}
 
 
-def send_webhook(session: Session, message: OutboxMessage, config: Mapping[str, Any]) -> None:
+class WebhookPool:
+    """Keep-alive HTTP connections, one per (scheme, host, port), for one worker pass.
+
+    A reused connection the receiver has closed meanwhile fails on the first write or read;
+    that request is sent once more on a fresh connection (with the same Idempotency-Key).
+    """
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.connections: dict[tuple[str, str], http.client.HTTPConnection] = {}
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        parts = urllib.parse.urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        for attempt in (1, 2):
+            reused = key in self.connections
+            connection = self.connections.get(key) or self._open(parts)
+            self.connections[key] = connection
+            try:
+                connection.request("POST", path, body=body, headers=headers)
+                answer = connection.getresponse()
+                answer.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self._drop(key)
+                if reused and attempt == 1:
+                    continue
+                raise
+            except Exception:
+                self._drop(key)
+                raise
+            if answer.will_close:
+                self._drop(key)
+            return answer.status
+        raise AssertionError("unreachable")
+
+    def _open(self, parts) -> http.client.HTTPConnection:
+        if parts.scheme == "https":
+            return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.timeout,
+                                               context=ssl.create_default_context())
+        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+
+    def _drop(self, key) -> None:
+        connection = self.connections.pop(key, None)
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        for key in list(self.connections):
+            self._drop(key)
+
+
+def send_webhook(pool: WebhookPool, study_key: str, definition: Mapping[str, Any], participant: Participant,
+                 message: OutboxMessage, config: Mapping[str, Any]) -> None:
     """POST the signed body; any answer but 2xx (or no answer in time) raises for a retry."""
     from .channels import ChannelNotConfigured
 
-    study, body = webhook_body(session, message, config)
-    url = ((study.definition.get("notifications") or {}).get("webhook") or {}).get("url")
-    secret = webhook_secret(config, study.key)
+    url = ((definition.get("notifications") or {}).get("webhook") or {}).get("url")
+    secret = webhook_secret(config, study_key)
     if not url or not secret:
         raise ChannelNotConfigured(
-            f"webhook of study {study.key!r} needs notifications.webhook.url in the study file and "
-            f"a secret (HWTRIAL_WEBHOOK_SECRETS or HWTRIAL_WEBHOOK_SECRET_{study.key.upper().replace('-', '_')})")
+            f"webhook of study {study_key!r} needs notifications.webhook.url in the study file and "
+            f"a secret (HWTRIAL_WEBHOOK_SECRETS or HWTRIAL_WEBHOOK_SECRET_{study_key.upper().replace('-', '_')})")
+    body = webhook_body(study_key, participant, message)
     data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     stamp = int(time.time())
-    request = urllib.request.Request(url, data=data, method="POST", headers={
+    status = pool.post(url, data, {
         "Content-Type": "application/json", TIMESTAMP_HEADER: str(stamp),
         SIGNATURE_HEADER: sign(secret, stamp, data), "Idempotency-Key": body["id"]})
-    try:
-        with urllib.request.urlopen(request, timeout=float(config["HWTRIAL_WEBHOOK_TIMEOUT_SECONDS"])) as answer:
-            answer.read(1024)
-    except urllib.error.HTTPError as error:
-        raise RuntimeError(f"webhook answered {error.code}") from None
+    if not 200 <= status < 300:
+        raise RuntimeError(f"webhook answered {status}")

@@ -164,10 +164,14 @@ def decision_point_rows(session: Session, study: Study,
         SELECT d.participant_id, d.available, d.probability, d.treated, d.study_day,
                CASE WHEN EXISTS (SELECT 1 FROM hwtrial_homework_instance i
                      WHERE i.participant_id = d.participant_id AND i.submitted_at IS NOT NULL
-                       AND {within}) THEN 1 ELSE 0 END
+                       AND {within}) THEN 1 ELSE 0 END,
+               CASE WHEN d.sent_at IS NOT NULL THEN 1 ELSE 0 END,
+               CASE WHEN d.delivered_at IS NOT NULL THEN 1 ELSE 0 END,
+               CASE WHEN d.clicked_at IS NOT NULL THEN 1 ELSE 0 END
         FROM hwtrial_decision_point d WHERE d.study_id = :sid"""
     df = fetch_frame(session, sql, {"sid": study.id, "secs": float(window_hours) * 3600},
-                     ["participant_id", "available", "probability", "treated", "study_day", "outcome"])
+                     ["participant_id", "available", "probability", "treated", "study_day", "outcome",
+                      "sent", "delivered", "clicked"])
     df["available"] = df["available"].astype(int)
     df["treated"] = df["treated"].astype(float).fillna(0).astype(int)
     return df

@@ -113,5 +113,9 @@ def mrt(ctx: ResultsContext) -> dict:
     controls = ["study_day"] if days.notna().all() and days.nunique() > 1 else []
     result = wcls(dps, controls=controls, small_sample=n < MRT_SMALL_SAMPLE_BELOW, level=ctx.level)
     window = ctx.proximal_window_hours
+    # the decision log's delivery: treated points whose reminder went out, was acknowledged
+    # by its channel (SMTP accepted / webhook 2xx) and was clicked
+    delivery = {key: int(dps[key].sum()) for key in ("sent", "delivered", "clicked") if key in dps}
     return {"proximal_outcome": f"homework submitted within {window:g} hours of the decision point",
-            "controls": controls, "n_decision_points": len(dps), "result": result}
+            "controls": controls, "n_decision_points": len(dps),
+            "n_treated": int(dps["treated"].sum()), "reminders": delivery, "result": result}

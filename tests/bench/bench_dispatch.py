@@ -1,86 +1,46 @@
-"""Outbox dispatch throughput: N due reminders sent by real worker processes into a local SMTP
-sink (aiosmtpd) and a webhook sink (http.server), exactly once verified by counting arrivals.
+"""Outbox dispatch throughput: N due reminders sent by real worker processes (embedded
+``hwtrial worker`` or Celery on Redis) into local SMTP and webhook sinks, exactly once verified
+by counting what arrived.
 
-Run: ``python tests/bench/bench_dispatch.py [--messages 20000] [--workers 2] [--runner embedded|celery]
-[--pg postgresql://postgres@127.0.0.1:5432/test] [--redis redis://127.0.0.1:6379/14]``
-(not a pytest test). A fresh PostgreSQL database is made and dropped. Half the messages are
-email, half webhook. Prints sends per second from the first claim to the last arrival, and the
-number of duplicates and missing messages (both must be 0).
+Run (not a pytest test; a fresh PostgreSQL database is made and dropped)::
+
+    python tests/bench/bench_dispatch.py --messages 100000 --workers 2 --channels mixed
+    python tests/bench/bench_dispatch.py --messages 100000 --workers 2 --runner celery
+    python tests/bench/bench_dispatch.py --messages 20000 --sink-only     # the sinks alone
+    python tests/bench/bench_dispatch.py --messages 20000 --runner profile  # pyinstrument
+
+``--channels email|webhook|mixed`` (mixed alternates), ``--batch`` (HWTRIAL_OUTBOX_BATCH),
+``--sink-processes`` (server processes per sink), ``--pg URL``, ``--redis URL`` (db 14 by
+default, never the tests' 15). The sinks (:mod:`dispatch_sinks`) are asyncio protocols in
+their own processes. Prints sends per second from the workers' start to the last arrival
+and in steady state (first to last arrival), and the duplicates and missing messages
+(both must be 0) against the rows recorded ``sent``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dispatch_sinks import Sinks  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Sink:
-    def __init__(self):
-        self.ids: list[str] = []
-        self.lock = threading.Lock()
-
-    def add(self, key: str) -> None:
-        with self.lock:
-            self.ids.append(key)
-
-
-def start_smtp(sink: Sink) -> tuple[object, int]:
-    from aiosmtpd.controller import Controller
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
-            text = envelope.original_content.decode(errors="replace")
-            sink.add(next(line for line in text.splitlines() if line.lower().startswith("message-id")))
-            return "250 OK"
-
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller, port
-
-
-def start_webhook(sink: Sink) -> tuple[ThreadingHTTPServer, int]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            sink.add(json.loads(body)["id"])
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, port
-
-
-def prepare(url: str, n: int, hook_port: int) -> None:
-    """A study with a webhook, n participants' worth of due reminder rows (half email, half webhook)."""
+def prepare(url: str, n: int, hook_port: int, channels: str) -> None:
+    """A study with a webhook, n due reminder rows for 200 participants (email, webhook or
+    alternating)."""
     import sqlalchemy as sa
 
     from hwtrial.models import Allocation, HomeworkInstance, OutboxMessage, utcnow
@@ -120,7 +80,8 @@ def prepare(url: str, n: int, hook_port: int) -> None:
                                      .where(HomeworkInstance.slot_key == "bench")).all())
         rows = []
         for i in range(n):
-            pid, channel = pids[i % people], ("email", "webhook")[i % 2]
+            pid = pids[i % people]
+            channel = {"email": "email", "webhook": "webhook"}.get(channels) or ("email", "webhook")[i % 2]
             send_at = now - timedelta(seconds=1)
             # a treated decision point's reminder: checked at send time (participant active,
             # task open) like every reminder, without re-running the fixed-time planner
@@ -134,58 +95,179 @@ def prepare(url: str, n: int, hook_port: int) -> None:
         app.extensions["hwtrial"].db.engine.dispose()
 
 
+def sink_only(n: int, sinks: Sinks, clients: int) -> None:
+    """The sinks alone: ``clients`` processes send n/clients emails (one smtplib session) and
+    as many webhooks (one keep-alive connection) as fast as they can."""
+    import http.client
+    import multiprocessing as mp
+    import smtplib
+    from email.message import EmailMessage
+
+    from hwtrial.reminders.webhooks import sign
+
+    def client(k: int, channel: str) -> None:
+        if channel == "smtp":
+            smtp = smtplib.SMTP("127.0.0.1", sinks.ports["smtp"])
+            for i in range(n // clients):
+                mail = EmailMessage()
+                mail["From"], mail["To"], mail["Subject"] = "a@x.example", "b@x.example", "s"
+                mail["Message-ID"] = f"<{k}.{i}@x.example>"
+                mail.set_content("hello")
+                smtp.send_message(mail)
+            smtp.quit()
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", sinks.ports["webhook"])
+            for i in range(n // clients):
+                body, stamp = json.dumps({"id": f"{k}.{i}"}).encode(), int(time.time())
+                connection.request("POST", "/hook", body=body, headers={
+                    "HWTrial-Timestamp": str(stamp), "HWTrial-Signature": sign(sinks.secret, stamp, body)})
+                connection.getresponse().read()
+
+    for channel in ("smtp", "webhook"):
+        before, start = sinks.arrived(), time.monotonic()
+        procs = [mp.get_context("fork").Process(target=client, args=(k, channel)) for k in range(clients)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
+        elapsed = time.monotonic() - start
+        print(f"sink-only channel={channel} clients={clients} messages={sinks.arrived() - before} "
+              f"seconds={elapsed:.2f} per_second={(sinks.arrived() - before) / elapsed:.0f}")
+
+
+def profile_in_process(url: str, env: dict, path: str) -> None:
+    """One embedded worker in this process under pyinstrument, draining the outbox."""
+    from pyinstrument import Profiler
+
+    os.environ.update(env)
+    from hwtrial import create_app
+    from hwtrial.reminders.worker import run_pass
+
+    app = create_app()
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    plan = True
+    while run_pass(app, plan=plan).dispatch.claimed:
+        plan = False
+    profiler.stop()
+    Path(path).write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+    print(f"profile written to {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--runner", choices=["embedded", "celery"], default="embedded")
+    parser.add_argument("--runner", choices=["embedded", "celery", "profile"], default="embedded")
+    parser.add_argument("--channels", choices=["email", "webhook", "mixed"], default="mixed")
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--sink-processes", type=int, default=1, help="server processes per sink")
+    parser.add_argument("--sink-only", action="store_true", help="measure the sinks alone and exit")
+    parser.add_argument("--profile-out", default="dispatch-profile.txt")
     parser.add_argument("--pg", default=os.environ.get("HWTRIAL_TEST_DATABASE_URL",
                                                        "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
     from tests.conftest import create_pg_database, drop_pg_database
 
+    sinks = Sinks(secret="bench", processes=args.sink_processes)
+    if args.sink_only:
+        sink_only(args.messages, sinks, args.workers)
+        sinks.stop()
+        return
     name = f"hwtrial_bench_{uuid.uuid4().hex[:8]}"
     url = create_pg_database(args.pg, name)
-    sink = Sink()
-    smtp, smtp_port = start_smtp(sink)
-    hook, hook_port = start_webhook(sink)
     try:
-        prepare(url, args.messages, hook_port)
+        prepare(url, args.messages, sinks.ports["webhook"], args.channels)
         env = {**os.environ, "HWTRIAL_ENV": "testing", "HWTRIAL_SECRET_KEY": "bench-secret-key-bench-secret-key",
-               "HWTRIAL_DATABASE_URL": url, "HWTRIAL_SMTP_HOST": "127.0.0.1", "HWTRIAL_SMTP_PORT": str(smtp_port),
-               "HWTRIAL_WEBHOOK_SECRET_REMINDER_RCT": "bench", "HWTRIAL_OUTBOX_BATCH": "200",
-               "HWTRIAL_WORKER_INTERVAL_SECONDS": "1", "HWTRIAL_CELERY_BROKER_URL": args.redis,
-               "HWTRIAL_CELERY_QUEUE": f"bench-{uuid.uuid4().hex[:6]}"}
-        if args.runner == "embedded":
-            commands = [[str(BIN / "hwtrial"), "worker", "--interval", "0.2"] for _ in range(args.workers)]
-        else:
-            commands = [[str(BIN / "celery"), "-A", "hwtrial.reminders.celery_app", "worker", "--beat",
-                         "--concurrency", str(args.workers), "--loglevel", "WARNING",
-                         "--schedule", str(Path(tempfile.mkdtemp()) / "beat")]]
+               "HWTRIAL_DATABASE_URL": url, "HWTRIAL_SMTP_HOST": "127.0.0.1",
+               "HWTRIAL_SMTP_PORT": str(sinks.ports["smtp"]), "HWTRIAL_WEBHOOK_SECRET_REMINDER_RCT": "bench",
+               "HWTRIAL_OUTBOX_BATCH": str(args.batch), "HWTRIAL_WORKER_INTERVAL_SECONDS": "1",
+               "HWTRIAL_CELERY_BROKER_URL": args.redis, "HWTRIAL_CELERY_QUEUE": f"bench-{uuid.uuid4().hex[:6]}"}
         start = time.monotonic()
-        procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
+        if args.runner == "profile":
+            profile_in_process(url, env, args.profile_out)
+            procs = []
+        elif args.runner == "embedded":
+            procs = [subprocess.Popen([str(BIN / "hwtrial"), "worker", "--interval", "0.2"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     for _ in range(args.workers)]
+        else:
+            procs = [subprocess.Popen(
+                [str(BIN / "celery"), "-A", "hwtrial.reminders.celery_app", "worker", "--beat",
+                 "--concurrency", str(args.workers), "--loglevel", "WARNING",
+                 "--schedule", str(Path(tempfile.mkdtemp()) / "beat")], env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        first = None
         deadline = start + 1800
-        while len(sink.ids) < args.messages and time.monotonic() < deadline:
-            time.sleep(0.2)
+        while sinks.arrived() < args.messages and time.monotonic() < deadline:
+            if first is None and sinks.arrived():
+                first = (time.monotonic(), sinks.arrived())
+            time.sleep(0.02)
         elapsed = time.monotonic() - start
-        time.sleep(2)
+        time.sleep(2)  # anything sent twice would arrive now
+        pg_cpu = postgres_cpu(url, name)
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(60)
-        distinct = len(set(sink.ids))
-        print(f"runner={args.runner} workers={args.workers} messages={args.messages} "
-              f"arrived={len(sink.ids)} distinct={distinct} duplicates={len(sink.ids) - distinct} "
-              f"missing={args.messages - distinct} seconds={elapsed:.1f} "
-              f"sends_per_second={distinct / elapsed:.0f} (includes worker start-up) cpus={os.cpu_count()} "
+        workers_cpu = children_cpu()
+        sent = count_sent(url)
+        ids = sinks.stop()
+        sinks_cpu = children_cpu() - workers_cpu
+        arrived = ids["smtp"] + ids["webhook"]
+        distinct = len(set(arrived))
+        steady = (len(arrived) - first[1]) / (start + elapsed - first[0]) if first else 0
+        print(f"runner={args.runner} workers={args.workers} channels={args.channels} batch={args.batch} "
+              f"messages={args.messages} recorded_sent={sent} arrived={len(arrived)} "
+              f"(smtp={len(ids['smtp'])} webhook={len(ids['webhook'])}) distinct={distinct} "
+              f"duplicates={len(arrived) - distinct} missing={args.messages - distinct} "
+              f"seconds={elapsed:.1f} sends_per_second={distinct / elapsed:.0f} (from worker start) "
+              f"steady={steady:.0f}/s (first to last arrival) cpus={os.cpu_count()} "
               f"load={os.getloadavg()[0]:.1f}")
+        n = max(distinct, 1)
+        print(f"cpu ms per message: workers={workers_cpu / n * 1000:.2f} sinks={sinks_cpu / n * 1000:.2f} "
+              f"postgres_backends={pg_cpu / n * 1000:.2f} -> at most "
+              f"{os.cpu_count() / ((workers_cpu + sinks_cpu + pg_cpu) / n):.0f} sends/s on {os.cpu_count()} idle cores")
     finally:
-        smtp.stop()
-        hook.shutdown()
         drop_pg_database(args.pg, name)
 
 
+def children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def postgres_cpu(url: str, database: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving the bench database (same machine)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        pids = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
+                            {"d": database}).scalars().all()
+    engine.dispose()
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def count_sent(url: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        sent = conn.exec_driver_sql("SELECT count(*) FROM hwtrial_outbox WHERE status = 'sent'").scalar()
+    engine.dispose()
+    return sent
+
+
 if __name__ == "__main__":
-    asyncio.set_event_loop_policy(None)
     main()

@@ -58,7 +58,7 @@ def test_a_po_edit_without_compiling_is_caught():
 
 def extracted_ids() -> set[str]:
     """Message ids in the code and templates, extracted with hwtrial/babel.cfg's rules."""
-    method_map = [("web/participant*.py", "python"), ("reminders/channels.py", "python"), ("templates/hwtrial/participant/**.html", "jinja2")]
+    method_map = [("web/participant*.py", "python"), ("reminders/channels.py", "python"), ("reminders/emails.py", "python"), ("templates/hwtrial/participant/**.html", "jinja2")]
     ids = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(str(HWTRIAL), method_map):
         ids.add(message[0] if isinstance(message, tuple) else message)

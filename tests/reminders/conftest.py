@@ -48,3 +48,11 @@ def smtp_server():
         yield mailbox, port
     finally:
         controller.stop()
+
+
+def part(mail, subtype: str = "plain") -> str:
+    """The decoded ``text/<subtype>`` part of a received email (multipart or not)."""
+    for piece in mail.walk():
+        if piece.get_content_type() == f"text/{subtype}":
+            return piece.get_payload(decode=True).decode(piece.get_content_charset() or "utf-8")
+    raise AssertionError(f"no text/{subtype} part in {mail.get_content_type()} email")

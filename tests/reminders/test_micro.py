@@ -72,6 +72,14 @@ def test_each_point_is_decided_once_logged_and_replayable(app, mrt, enrol, smtp_
     assert max(per_day.values()) <= 2  # availability.max_per_day
     treated = [p for p in points if p.treated]
     assert len(mailbox.messages) == len(treated) and all(p.sent_at is not None for p in treated)
+    # sent = handed to SMTP, delivered = the server's 250 (after it), never before the decision
+    assert all(p.decided_at <= p.sent_at <= p.delivered_at for p in treated)
+    assert all(p.sent_at is None and p.delivered_at is None for p in points if not p.treated)
+    from hwtrial.services.results_data import decision_point_rows
+
+    with app.app_context():
+        frame = decision_point_rows(db(app), db(app).scalar(sa.select(Study)))
+    assert frame["sent"].sum() == frame["delivered"].sum() == len(treated) and frame["clicked"].sum() == 0
 
 
 def test_completed_day_and_a_worker_outage_make_points_unavailable(app, mrt, enrol, smtp_server):

@@ -44,3 +44,6 @@ def test_dead_letters_are_listed_and_requeued(app, client, load_study, make_user
     assert client.post(f"{BASE}/{message_id}/requeue", headers=bearer(coordinator)).status_code == 409
     with app.app_context():
         assert db(app).scalar(sa.select(sa.func.count()).where(AuditEntry.action == "outbox.requeue")) == 1
+    sent = client.get(f"{BASE}?status=sent", headers=bearer(coordinator)).json
+    assert [m["id"] for m in sent] == [message_id] and sent[0]["decision_id"] is None
+    assert sent[0]["due_at"] <= sent[0]["sent_at"] <= sent[0]["delivered_at"]  # handed over, then accepted

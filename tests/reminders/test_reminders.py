@@ -22,6 +22,8 @@ from hwtrial.reminders.worker import run_pass
 from hwtrial.services.loading import load_study_from_file
 from tests.homework.conftest import db
 
+from .conftest import part
+
 REPO = Path(__file__).resolve().parents[2]
 CONSENT = {"version": "2.1", "method": "web", "locale": "en"}
 
@@ -66,7 +68,7 @@ def test_reminder_arm_gets_its_emails_in_local_time_and_control_none(app, smtp_s
     assert len(mailbox.messages) == len(rows)
     recipients, mail = mailbox.messages[0]
     assert recipients == ["pat@home.example"]
-    body = mail.get_payload(decode=True).decode()
+    body = part(mail)
     token = body.split("https://trials.example/p/start?token=")[1].split()[0].split("&")[0]
     assert read_link_token(app.config["HWTRIAL_SECRET_KEY"], token, timedelta(days=1))[0] == pid
     assert run_pass(app, rows[-1].due_at).reminders["queued"] == 0  # planning again queues nothing twice
@@ -186,7 +188,7 @@ def test_the_reminder_link_records_the_click_and_opens_the_task(app, smtp_server
     run_pass(app, open_at)
     run_pass(app, outbox(app, pid)[0].due_at)
     mail = next(m for to, m in mailbox.messages if to == ["pat@home.example"])
-    body = mail.get_payload(decode=True).decode()
+    body = part(mail)
     link = body.split("https://trials.example")[1].split()[0]
     token, reminder = link.split("token=")[1].split("&reminder=")
     browser = app.test_client()

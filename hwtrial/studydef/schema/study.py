@@ -65,8 +65,17 @@ class WebhookSchema(Schema):
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
 
 
+class ReminderTextSchema(Schema):
+    #: A reminder email's subject and first paragraph (the link and footer are hwtrial's).
+    subject = fields.String(validate=validate.Length(min=1, max=200))
+    intro = fields.String(validate=validate.Length(min=1, max=2000))
+
+
 class NotificationsSchema(Schema):
     webhook = fields.Nested(WebhookSchema, allow_none=True, load_default=None)
+    #: ``{<locale>: {<framing variant or default>: {subject, intro}}}`` over the builtin texts.
+    reminder_texts = fields.Dict(keys=Key(LOCALE_RE), values=fields.Dict(
+        keys=Key(SLUG_RE), values=fields.Nested(ReminderTextSchema)), allow_none=True, load_default=None)
 
 
 class StudySchema(Schema):

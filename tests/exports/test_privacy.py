@@ -77,10 +77,15 @@ def test_blinded_bundle_has_no_arm_key_feature_or_identifier(app, trial, tmp_pat
 def test_unblinded_bundle_has_arm_keys_and_revealing_tables(app, trial, tmp_path):
     key, data = trial()
     got = _bundle(app, key, tmp_path / "b.zip", formats="csv", unblinded=True)
+    with app.app_context():
+        definition = app.extensions["hwtrial"].db.session.query(Study).filter_by(key=key).one().definition
     with zipfile.ZipFile(got.path) as archive:
         people = pd.read_csv(archive.open("tables/participants.csv"))
         assert "tables/reminders.csv" in archive.namelist()
+        values, _ = _strings_of("tables/participants.csv", archive.read("tables/participants.csv"), tmp_path)
     assert set(people["arm_key"]) == {a["arm_key"] for a in data.allocations}
+    # the scanner of the blinded test does find arm keys where they are
+    assert leaks_in_json(values, revealing_strings(definition))
 
 
 def test_identifiers_only_when_identified(app, trial, tmp_path):

@@ -26,7 +26,7 @@ from . import codebook, rows
 from .privacy import Scope
 from .spec import Column, StudyFacts, Table
 from .tables import REGISTRY
-from .writers import FORMATS, writer_for
+from .writers import FORMATS, TEXT_TIMES, writer_for
 
 #: ``progress(table, rows_written, rows_total)`` after every chunk.
 Progress = Callable[[str, int, int], None]
@@ -68,7 +68,7 @@ def write_table(session: Session, p: Plan, table: Table, columns: list[Column], 
 
     def chunks():
         nonlocal done
-        for chunk in rows.stream(session, table, columns, p.scope, p.study.id):
+        for chunk in rows.stream(session, table, columns, p.scope, p.study.id, text_times=fmt in TEXT_TIMES):
             done += len(next(iter(chunk.values()))) if chunk else 0
             if progress:
                 progress(table.name, done, total)

@@ -14,7 +14,7 @@ HEADER = ("table", "variable", "type", "label", "values", "unit", "source", "fla
 CONVENTIONS = (
     "Missing values: an empty field in CSV; null in Parquet; system-missing (numbers) or an empty string in "
     "SPSS; '.' (numbers) or an empty string in Stata.",
-    "Times are UTC: ISO 8601 with +00:00 in CSV, timestamp[us, UTC] in Parquet, DATETIME in SPSS, %tc in Stata. "
+    "Times are UTC: ISO 8601 with microseconds and +00:00 in CSV, timestamp[us, UTC] in Parquet, DATETIME in SPSS, %tc in Stata. "
     "A date-shifted export moves every date of a participant by the same whole number of days.",
     "Booleans are 1/0 in CSV, bool in Parquet, 0/1 labelled no/yes in SPSS and Stata.",
     "Categories are the stored values in CSV and Parquet and codes 1, 2, ... with value labels in SPSS and Stata "

@@ -41,22 +41,37 @@ def count_sql(table: Table, scope: Scope, dialect: str) -> str:
 
 
 def _datetime(value):
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)  # SQLite: naive UTC text
+    """Naive UTC (every hwtrial time is UTC; naive values skip a tz call per value)."""
+    if value is None or value.__class__ is not datetime:
+        return None if value is None else datetime.fromisoformat(value)  # SQLite: naive UTC text
+    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
-def _convert(kind: str, values: tuple) -> list:
+def iso_utc(value: datetime | None) -> str | None:
+    """A naive UTC time as ISO 8601 with its offset, always with microseconds."""
+    return None if value is None else value.isoformat(timespec="microseconds") + "+00:00"
+
+
+def _iso_text(values: tuple) -> list:
+    """Times as ISO 8601 text (CSV). SQLite's stored form ``YYYY-MM-DD HH:MM:SS.ffffff`` is
+    rearranged, not parsed and formatted again; anything else goes through a datetime."""
+    return [None if v is None else f"{v[:10]}T{v[11:]}+00:00" if v.__class__ is str and len(v) == 26
+            else iso_utc(_datetime(v)) for v in values]
+
+
+def _convert(kind: str, values: tuple, text_times: bool) -> list:
     if kind == "datetime":
-        return [_datetime(v) for v in values]
+        return _iso_text(values) if text_times else [_datetime(v) for v in values]
     if kind == "boolean":
-        return [None if v is None else bool(int(v)) if isinstance(v, str) else bool(v) for v in values]
+        return [None if v is None else bool(int(v)) if v.__class__ is str else bool(v) for v in values]
     if kind == "integer":
+        if all(v is None or v.__class__ is int for v in values):
+            return list(values)
         return [None if v is None else int(v) for v in values]
     if kind == "number":
         return [None if v is None else float(v) for v in values]
+    if all(v is None or v.__class__ is str for v in values):
+        return list(values)
     return [None if v is None else v if isinstance(v, str) else _text(v) for v in values]
 
 
@@ -67,30 +82,37 @@ def _text(value) -> str:
 
 
 def stream(session: Session, table: Table, columns: list[Column], scope: Scope, study_id: int,
-           chunk_rows: int = CHUNK_ROWS) -> Iterator[dict[str, list]]:
-    """Chunks of the table as ``{column name: values}`` (dates shifted when the scope says so)."""
+           chunk_rows: int = CHUNK_ROWS, text_times: bool = False) -> Iterator[dict[str, list]]:
+    """Chunks of the table as ``{column name: values}`` (dates shifted when the scope says so).
+
+    Times are naive UTC datetimes, or ISO 8601 text with ``text_times`` (what CSV writes:
+    SQLite's stored text is rearranged instead of parsed and formatted again). Rows come as
+    plain tuples from the DBAPI cursor (no SQLAlchemy ``Row`` per row).
+    """
     dialect = session.get_bind().dialect.name
     result = session.execute(sa.text(select_sql(table, columns, scope, dialect)),
                              {"sid": study_id, "yes": True},
                              execution_options={"stream_results": True, "yield_per": chunk_rows})
     shift = scope.shift_key is not None and any(c.name == "participant_id" for c in columns)
+    cursor = result.cursor
     try:
-        for part in result.partitions(chunk_rows):
+        while part := cursor.fetchmany(chunk_rows):
             raw = list(zip(*part, strict=True))
-            chunk = {c.name: _convert(c.type, raw[i]) for i, c in enumerate(columns)}
+            chunk = {c.name: _convert(c.type, raw[i], text_times and not shift) for i, c in enumerate(columns)}
             if shift:
-                _shift(chunk, columns, scope)
+                _shift(chunk, columns, scope, text_times)
             yield chunk
     finally:
         result.close()
 
 
-def _shift(chunk: dict[str, list], columns: list[Column], scope: Scope) -> None:
+def _shift(chunk: dict[str, list], columns: list[Column], scope: Scope, text_times: bool) -> None:
     offsets = [scope.shift(pid) if pid is not None else None for pid in chunk["participant_id"]]
     for c in columns:
         if c.type == "datetime":
-            chunk[c.name] = [None if v is None or d is None else v + d
-                             for v, d in zip(chunk[c.name], offsets, strict=True)]
+            shifted = [None if v is None or d is None else v + d
+                       for v, d in zip(chunk[c.name], offsets, strict=True)]
+            chunk[c.name] = [iso_utc(v) for v in shifted] if text_times else shifted
 
 
 def count(session: Session, table: Table, scope: Scope, study_id: int) -> int:

@@ -4,7 +4,7 @@ Every writer is ``write(path, columns, chunks, meta) -> rows``. ``chunks`` yield
 ``{column name: values}`` (see :mod:`.rows`); missing is ``None``.
 
 - CSV: UTF-8, a header row, ``,`` separated, ``\\n`` line ends; times ISO 8601 in UTC
-  (``2024-03-04T09:00:00+00:00``); booleans ``1``/``0``; missing is the empty field.
+  (``2024-03-04T09:00:00.000000+00:00``); booleans ``1``/``0``; missing is the empty field.
 - Parquet: one row group per chunk (``pyarrow.parquet.ParquetWriter``), typed columns
   (int64, float64, string, bool, timestamp[us, UTC]); labels in the field metadata.
 - SPSS / Stata: :mod:`.labelled` (pyreadstat writes whole frames: chunks are spooled).
@@ -22,15 +22,15 @@ import pyarrow.parquet as pq
 
 from .spec import Column
 
+#: Writers that want times as ISO 8601 text rather than datetimes (see rows.stream).
+TEXT_TIMES = {"csv"}
 ARROW_TYPES = {"integer": pa.int64(), "number": pa.float64(), "string": pa.string(),
                "category": pa.string(), "boolean": pa.bool_(), "datetime": pa.timestamp("us", tz="UTC")}
 Chunks = Iterable[dict[str, list]]
 
 
 def _csv_values(column: Column, values: list) -> list:
-    if column.type == "datetime":
-        return [None if v is None else v.isoformat() for v in values]
-    if column.type == "boolean":
+    if column.type == "boolean":  # times arrive as ISO text (rows.stream(text_times=True))
         return [None if v is None else int(v) for v in values]
     return values
 

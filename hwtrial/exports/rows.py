@@ -87,16 +87,15 @@ def stream(session: Session, table: Table, columns: list[Column], scope: Scope, 
 
     Times are naive UTC datetimes, or ISO 8601 text with ``text_times`` (what CSV writes:
     SQLite's stored text is rearranged instead of parsed and formatted again). Rows come as
-    plain tuples from the DBAPI cursor (no SQLAlchemy ``Row`` per row).
+    chunks of rows (:func:`_parts`).
     """
     dialect = session.get_bind().dialect.name
     result = session.execute(sa.text(select_sql(table, columns, scope, dialect)),
                              {"sid": study_id, "yes": True},
                              execution_options={"stream_results": True, "yield_per": chunk_rows})
     shift = scope.shift_key is not None and any(c.name == "participant_id" for c in columns)
-    cursor = result.cursor
     try:
-        while part := cursor.fetchmany(chunk_rows):
+        for part in _parts(result, dialect, chunk_rows):
             raw = list(zip(*part, strict=True))
             chunk = {c.name: _convert(c.type, raw[i], text_times and not shift) for i, c in enumerate(columns)}
             if shift:
@@ -104,6 +103,19 @@ def stream(session: Session, table: Table, columns: list[Column], scope: Scope, 
             yield chunk
     finally:
         result.close()
+
+
+def _parts(result, dialect: str, chunk_rows: int):
+    """Lists of rows. SQLite: plain tuples from its cursor (no ``Row`` per row; it has no
+    server-side cursor, so nothing is buffered ahead). Elsewhere SQLAlchemy's partitions: a
+    server-side cursor result has already buffered its first rows, which the DBAPI cursor
+    would skip."""
+    if dialect == "sqlite":
+        cursor = result.cursor
+        while part := cursor.fetchmany(chunk_rows):
+            yield part
+    else:
+        yield from result.partitions(chunk_rows)
 
 
 def _shift(chunk: dict[str, list], columns: list[Column], scope: Scope, text_times: bool) -> None:

@@ -83,6 +83,9 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_allocations.UnblindingApproval": UNBLINDING,
     # results: statisticians, coordinators, admins; arm labels blinded by the service
     "hwtrial_results.StudyResults": ANALYSIS,
+    # exports: the same people; arm keys and identifiers need their permissions (the service)
+    "hwtrial_exports.TableExport": ANALYSIS,
+    "hwtrial_exports.BundleExport": ANALYSIS,
     # deliveries (reminders reveal the arm: coordination only)
     "hwtrial_reminders.ReminderList": COORDINATION,
     "hwtrial_reminders.ReminderRequeue": COORDINATION,

@@ -1,14 +1,18 @@
-"""``hwtrial analyze STUDY``: the results document as a readable table, or ``--json``.
+"""``hwtrial analyze STUDY|EXPORT.zip``: the results document as a readable table, or ``--json``.
 
 ``--json`` prints the document with the app's own JSON provider, so the text is the same
-as the body of ``GET /api/v1/studies/<key>/results`` for an unblinded caller.
+as the body of ``GET /api/v1/studies/<key>/results`` for an unblinded caller. Given an
+export bundle (a ``.zip`` or its unpacked directory) instead of a study key, the document
+is recomputed from the bundle alone: no database, no configuration, no server.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
-from flask import current_app
-from flask.cli import with_appcontext
+from flask import Flask, current_app
+from flask.cli import ScriptInfo
 
 from ..errors import ServiceError
 from ..extensions import get_session
@@ -127,24 +131,60 @@ def render_table(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def is_bundle(argument: str) -> bool:
+    """An export bundle: a zip file, or a directory holding a manifest."""
+    path = Path(argument)
+    return (path.is_file() and path.suffix == ".zip") or (path / "manifest.json").is_file()
+
+
+def offline_results(path: str, population: str | None, sections: str | None) -> dict:
+    """The results document recomputed from an export bundle (no app, no database)."""
+    from ..exports.offline import load_input
+    from ..services.results import results_document
+
+    data, blinded = load_input(path)
+    return results_document(data, blind=blinded, population=population, sections=sections)
+
+
+def _database_results(study: str, population: str | None, sections: str | None) -> dict:
+    from ..services.results import build_results
+
+    try:
+        return build_results(get_session(), None, study, population=population, sections=sections)
+    except ServiceError as error:
+        get_session().rollback()
+        raise click.ClickException(error.message) from None
+    finally:
+        get_session().rollback()  # read-only: nothing to commit
+
+
+def _json_text(doc: dict, app: Flask | None) -> str:
+    """The API body exactly: same provider, separators and key order."""
+    app = app or Flask("hwtrial")  # held: the provider keeps only a weak reference to it
+    return app.json.response(doc).get_data(as_text=True).rstrip("\n")
+
+
 @click.command("analyze")
 @click.argument("study")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON document.")
 @click.option("--population", type=click.Choice(["itt", "per_protocol"]), default=None)
 @click.option("--sections", default=None, help="Comma-separated sections (default: all).")
-@with_appcontext
-def analyze(study, as_json, population, sections):
-    """Print the results of STUDY (unblinded: run by the installation's operator)."""
-    from ..services.results import build_results
+@click.pass_context
+def analyze(ctx, study, as_json, population, sections):
+    """Print the results of STUDY (unblinded: run by the installation's operator), or
+    recompute them from an export bundle EXPORT.zip (or its directory) offline."""
+    if is_bundle(study):
+        from ..errors import ServiceError as _ServiceError
+        from ..exports.offline import BundleError
 
-    try:
-        doc = build_results(get_session(), None, study, population=population,
-                            sections=sections)
-    except ServiceError as error:
-        get_session().rollback()
-        raise click.ClickException(error.message) from None
-    get_session().rollback()  # read-only: nothing to commit
-    if as_json:  # the API body exactly: same provider, separators and key order
-        click.echo(current_app.json.response(doc).get_data(as_text=True).rstrip("\n"))
+        try:
+            doc = offline_results(study, population, sections)
+        except (BundleError, _ServiceError) as error:
+            raise click.ClickException(str(getattr(error, "message", error))) from None
+        app = None
     else:
-        click.echo(render_table(doc))
+        if not current_app:  # what flask.cli.with_appcontext does, only when a database is needed
+            ctx.with_resource(ctx.ensure_object(ScriptInfo).load_app().app_context())
+        doc = _database_results(study, population, sections)
+        app = current_app._get_current_object()
+    click.echo(_json_text(doc, app) if as_json else render_table(doc))

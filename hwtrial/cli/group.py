@@ -8,6 +8,7 @@ from .allocation import allocation_group
 from .analyze import analyze
 from .audit import audit_group
 from .demo import demo
+from .export import export
 from .homework import homework_group
 from .participants import participants_group
 from .recruitment import recruitment_group
@@ -23,5 +24,5 @@ def hwtrial_group():
 
 
 for _command in (studies_group, users_group, tokens_group, participants_group, audit_group,
-                 allocation_group, homework_group, analyze, demo, recruitment_group, worker):
+                 allocation_group, homework_group, analyze, export, demo, recruitment_group, worker):
     hwtrial_group.add_command(_command)

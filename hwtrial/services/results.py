@@ -30,14 +30,8 @@ from . import results_designs as designs
 from . import results_outcomes as outcomes
 from . import results_sections as basic
 from .blinding import can_see_arms
-from .results_context import (
-    build_context,
-    covariate_keys,
-    guarded,
-    proximal_window_hours,
-    score_pairs,
-)
-from .results_data import load_tables
+from .results_context import build_context, guarded
+from .results_data import ResultsInput, load_input
 from .studies import get_study
 
 #: Section name → builder, in document order.
@@ -85,6 +79,11 @@ def _flags(sections: dict[str, Any]) -> list[str]:
     return flags
 
 
+def is_micro_randomised(definition: dict[str, Any]) -> bool:
+    return any(a.get("features", {}).get("reminders", {}).get("policy") == "micro_randomised"
+               for a in definition["arms"])
+
+
 def build_results(session: Session, principal: Principal | None, study_key: str, *,
                   population: str | None = None,
                   sections: str | Iterable[str] | None = None) -> dict[str, Any]:
@@ -106,19 +105,21 @@ def build_results(session: Session, principal: Principal | None, study_key: str,
     study = get_study(session, principal, study_key)
     blind = not sees_arms(principal, study)
     names = parse_sections(sections)
-    definition = study.definition
-    micro = "mrt" in names and any(
-        a["features"].get("reminders", {}).get("policy") == "micro_randomised"
-        for a in definition["arms"])
-    tables = load_tables(session, study, covariate_keys=covariate_keys(definition),
-                         score_pairs=score_pairs(definition), micro_randomised=micro,
-                         proximal_window_hours=proximal_window_hours(definition))
+    micro = "mrt" in names and is_micro_randomised(study.definition)
+    data = load_input(session, study, micro_randomised=micro)
+    return results_document(data, blind=blind, population=population, sections=names)
+
+
+def results_document(data: ResultsInput, *, blind: bool, population: str | None = None,
+                     sections: str | Iterable[str] | None = None) -> dict[str, Any]:
+    """The results document computed from ``data`` alone (no database: also offline)."""
+    names = parse_sections(sections)
     try:
-        ctx = build_context(definition, tables, sees_arms=not blind, population=population)
+        ctx = build_context(data.definition, data.tables, sees_arms=not blind, population=population)
     except ValueError as error:
         raise ServiceError(422, str(error), {"population": [str(error)]}) from None
     body = {name: guarded(SECTIONS[name], ctx) for name in names}
-    doc = {"study": study.key, "title": study.title, "version": study.current_version,
+    doc = {"study": data.study, "title": data.title, "version": data.version,
            "blinded": blind, "arm_labels": "code" if blind else "key",
            "arms": [{"label": a, "ratio": ctx.ratios[a]} for a in ctx.arm_order],
            "reference_arm": ctx.reference, "level": ctx.level, "populations": ctx.populations,

@@ -59,6 +59,30 @@ class StudyTables:
     decision_points: pd.DataFrame | None
 
 
+@dataclass(frozen=True)
+class ResultsInput:
+    """Everything a results document is computed from, loaded from the database
+    (:func:`load_input`) or from an export bundle (:mod:`hwtrial.exports.offline`).
+
+    Attributes
+    ----------
+    study, title : str
+        Study key and title.
+    version : int
+        Study version in force.
+    definition : dict
+        The normalised study definition.
+    tables : StudyTables
+        The per-participant tables.
+    """
+
+    study: str
+    title: str
+    version: int
+    definition: dict
+    tables: StudyTables
+
+
 def fetch_frame(session: Session, sql: str, params: dict, columns: list[str]) -> pd.DataFrame:
     """One query's rows as a DataFrame, read from the DBAPI cursor.
 
@@ -196,3 +220,14 @@ def load_tables(session: Session, study: Study, *, covariate_keys: list[str],
     for col in ("n_assigned", "n_completed", "n_on_time", "n_events"):
         people[col] = people[col].fillna(0).astype(np.int64)
     return StudyTables(people, got["scores"], got["clusters"], got["dps"])
+
+
+def load_input(session: Session, study: Study, *, micro_randomised: bool) -> ResultsInput:
+    """The results input of ``study`` from the database (read only)."""
+    from .results_context import covariate_keys, proximal_window_hours, score_pairs
+
+    definition = study.definition
+    tables = load_tables(session, study, covariate_keys=covariate_keys(definition),
+                         score_pairs=score_pairs(definition), micro_randomised=micro_randomised,
+                         proximal_window_hours=proximal_window_hours(definition))
+    return ResultsInput(study.key, study.title, study.current_version, definition, tables)

@@ -78,7 +78,7 @@ def world(app, session, load_study, make_user):
     session.commit()
     values = {"study_key": key, "participant_id": people["a"][0].id, "instance_id": people["a"][1].id,
               "user_id": staff["coordinator"], "token_id": token_id, "request_id": request.id,
-              "filename": "hwtrial.css"}
+              "filename": "hwtrial.css", "table": "participants", "fmt": "csv"}
     return {"cookies": cookies, "values": values}
 
 

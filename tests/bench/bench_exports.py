@@ -1,0 +1,113 @@
+"""Benchmark: export every table per format vs plain ``csv.writer`` over the same query (not a test).
+
+For each format, a fresh subprocess connects, measures its baseline RSS, writes every table
+of the default (blinded) export with :func:`hwtrial.exports.bundle.write_table`, and reports
+the wall time and the growth of peak RSS (``VmHWM``) over the baseline. The reference is the
+same rows written by ``csv.writer`` straight from the DBAPI cursor of the same SELECT (one
+query per table, ``fetchmany``), also in its own process. Run on two sizes made by
+``gen_study_data.py`` to see whether memory grows with rows::
+
+    .venv/bin/python tests/bench/gen_study_data.py --url sqlite:////tmp/b25.sqlite3 --scale 0.25 --events-per-instance 2
+    .venv/bin/python tests/bench/gen_study_data.py --url sqlite:////tmp/b100.sqlite3 --scale 1 --events-per-instance 2
+    .venv/bin/python tests/bench/bench_exports.py --url sqlite:////tmp/b25.sqlite3 --url sqlite:////tmp/b100.sqlite3
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+FORMATS = ("csv", "parquet", "sav", "dta")
+
+
+def peak_rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peak() -> None:
+    """Start the peak-RSS count from now (Linux: writing 5 to clear_refs resets VmHWM)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def child(url: str, key: str, mode: str) -> dict:
+    from hwtrial import create_app
+    from hwtrial.config import normalise_database_url
+    from hwtrial.exports import bundle, rows
+    from hwtrial.exports.privacy import Scope
+    from hwtrial.models import Study
+
+    app = create_app({"HWTRIAL_ENV": "testing", "HWTRIAL_DATABASE_URL": normalise_database_url(url)})
+    with app.app_context(), tempfile.TemporaryDirectory() as tmp:
+        session = app.extensions["hwtrial"].db.session
+        study = session.scalar(sa.select(Study).where(Study.key == key))
+        plan = bundle.plan(study, Scope())
+        dialect = session.get_bind().dialect.name
+        session.execute(sa.text("SELECT 1"))
+        reset_peak()
+        base = peak_rss_kb()
+        start = time.perf_counter()
+        counts = {}
+        for table, columns in plan.tables:
+            path = Path(tmp) / f"{table.name}.{mode}"
+            if mode == "plain":
+                sql = rows.select_sql(table, columns, plan.scope, dialect)
+                result = session.connection().exec_driver_sql(
+                    sql.replace(":sid", str(study.id)).replace(":yes", "1" if dialect == "sqlite" else "true"))
+                cursor = result.cursor
+                with open(path, "w", encoding="utf-8", newline="") as handle:
+                    writer = csv.writer(handle, lineterminator="\n")
+                    writer.writerow([c.name for c in columns])
+                    n = 0
+                    while batch := cursor.fetchmany(rows.CHUNK_ROWS):
+                        writer.writerows(batch)
+                        n += len(batch)
+                result.close()
+                counts[table.name] = n
+            else:
+                counts[table.name] = bundle.write_table(session, plan, table, columns, mode, path)
+        elapsed = time.perf_counter() - start
+        return {"mode": mode, "seconds": round(elapsed, 2), "peak_rss_growth_mb": round((peak_rss_kb() - base) / 1024, 1),
+                "rows": counts}
+
+
+def run(url: str, key: str, mode: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--url", url, "--key", key],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", action="append", required=True)
+    ap.add_argument("--key", default="bench-rct")
+    ap.add_argument("--child", default=None)
+    ap.add_argument("--formats", default=",".join(FORMATS))
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.url[0], args.key, args.child)))
+        return
+    for url in args.url:
+        plain = run(url, args.key, "plain")
+        total = sum(plain["rows"].values())
+        print(f"\n{url}: {total:,} rows ({', '.join(f'{t} {n:,}' for t, n in plain['rows'].items())})")
+        print(f"  {'plain csv.writer':<18}{plain['seconds']:>8.1f} s  x1.00  peak RSS +{plain['peak_rss_growth_mb']} MB")
+        for fmt in args.formats.split(","):
+            got = run(url, args.key, fmt)
+            assert got["rows"] == plain["rows"], (got["rows"], plain["rows"])
+            print(f"  {fmt:<18}{got['seconds']:>8.1f} s  x{got['seconds'] / plain['seconds']:.2f}  "
+                  f"peak RSS +{got['peak_rss_growth_mb']} MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()

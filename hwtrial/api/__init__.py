@@ -13,6 +13,7 @@ BLUEPRINTS = [
     ("hwtrial.api.participants", "blp", "/studies"),
     ("hwtrial.api.allocations", "blp", "/studies"),
     ("hwtrial.api.results", "blp", "/studies"),
+    ("hwtrial.api.report", "blp", "/studies"),
     ("hwtrial.api.reminders", "blp", "/studies"),
 ]
 

@@ -11,6 +11,7 @@ from .demo import demo
 from .homework import homework_group
 from .participants import participants_group
 from .recruitment import recruitment_group
+from .report import report
 from .studies import studies_group
 from .tokens import tokens_group
 from .users import users_group
@@ -23,5 +24,5 @@ def hwtrial_group():
 
 
 for _command in (studies_group, users_group, tokens_group, participants_group, audit_group,
-                 allocation_group, homework_group, analyze, demo, recruitment_group, worker):
+                 allocation_group, homework_group, analyze, demo, recruitment_group, worker, report):
     hwtrial_group.add_command(_command)

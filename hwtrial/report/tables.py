@@ -36,7 +36,7 @@ SKIPPED = {"coefficients", "fixed", "random"}
 SECTION_TITLES = {"flow": "Participant flow", "srm": "Sample ratio", "baseline": "Baseline",
                   "adherence": "Homework adherence", "engagement": "Engagement",
                   "outcomes": "Outcomes", "factorial": "Factorial effects",
-                  "cluster": "Cluster analysis", "mrt": "Micro-randomised reminders"}
+                  "cluster": "Cluster analysis", "mrt": "Micro-randomised decisions"}
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Warning)): ?(.*)$", re.S)
 
 

@@ -29,7 +29,7 @@ WORDS = {"by_arm": "", "result": "", "results": "", "effects": "", "populations"
          "negative_binomial": "negative binomial", "active_minutes": "active minutes",
          "self_review_depth": "self-review depth", "n_events": "events",
          "participant_rates": "participant adherence", "metrics": "", "measures": "",
-         "comparisons": "", "models": "", "parts": "", "p1": "proportion in the arm",
+         "comparisons": "", "models": "model", "parts": "", "p1": "proportion in the arm",
          "p2": "proportion in the reference arm", "nnt": "number needed to treat"}
 #: Model parts left out of the tables (nuisance terms; the JSON document has them).
 SKIPPED = {"coefficients", "fixed", "random"}

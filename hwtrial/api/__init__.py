@@ -14,6 +14,7 @@ BLUEPRINTS = [
     ("hwtrial.api.allocations", "blp", "/studies"),
     ("hwtrial.api.results", "blp", "/studies"),
     ("hwtrial.api.exports", "blp", "/studies"),
+    ("hwtrial.api.report", "blp", "/studies"),
     ("hwtrial.api.reminders", "blp", "/studies"),
 ]
 

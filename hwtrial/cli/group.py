@@ -12,6 +12,7 @@ from .export import export
 from .homework import homework_group
 from .participants import participants_group
 from .recruitment import recruitment_group
+from .report import report
 from .studies import studies_group
 from .tokens import tokens_group
 from .users import users_group
@@ -24,5 +25,6 @@ def hwtrial_group():
 
 
 for _command in (studies_group, users_group, tokens_group, participants_group, audit_group,
-                 allocation_group, homework_group, analyze, export, demo, recruitment_group, worker):
+                 allocation_group, homework_group, analyze, export, demo, recruitment_group, worker,
+                 report):
     hwtrial_group.add_command(_command)

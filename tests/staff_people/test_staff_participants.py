@@ -291,3 +291,42 @@ def test_anonymous_and_participants_are_refused(app, study, enrol, sign_in):
     pid = enrol(study)
     assert app.test_client().get(f"/staff/studies/{study}/participants").status_code == 401
     assert sign_in(pid).get(f"/staff/studies/{study}/participants/{pid}").status_code == 403
+
+
+def test_enrol_with_therapist_and_paper_consent(app, coordinator, study, make_user):
+    therapist_id, _ = make_user("therapist", display_name="Dr Tess")
+    form = coordinator.get(f"/staff/studies/{study}/participants/new").get_data(as_text=True)
+    assert f'<option value="{therapist_id}">Dr Tess' in form
+    answer = enrol_form(coordinator, study, therapist_id=str(therapist_id), consent_taken="yes")
+    assert answer.status_code == 200, re.findall(r'field-error[^>]*>([^<]+)', answer.get_data(as_text=True))
+    with app.app_context():
+        participant = db(app).scalar(sa.select(Participant))
+        assert participant.therapist_id == therapist_id
+    page = coordinator.get(f"/staff/studies/{study}/participants/{participant.id}").get_data(as_text=True)
+    assert "Dr Tess" in page and "Version 2.1 (en, paper)" in page
+    therapist = staff_client(app, make_user, "therapist", user_id=therapist_id)
+    assert therapist.get(f"/staff/studies/{study}/participants/{participant.id}").status_code == 200
+    # the same external id again with the same strata: the stored enrolment, nothing new
+    again = enrol_form(coordinator, study)
+    assert again.status_code == 200 and "was already enrolled" in again.get_data(as_text=True)
+    other = enrol_form(coordinator, study, **{"strata.site": "south"})
+    assert other.status_code == 409 and "enrolled with other strata" in other.get_data(as_text=True)
+    not_a_therapist = enrol_form(coordinator, study, external_id="ext-2", therapist_id=str(coordinator.user_id))
+    assert not_a_therapist.status_code == 422
+    assert 'id="therapist_id-error"' in not_a_therapist.get_data(as_text=True)
+
+
+def test_client_self_review_hidden_from_blinded_staff(app, coordinator, study, enrol, make_user):
+    pid = enrol(study, arm="reminders")
+    now = utcnow()
+    with app.app_context():
+        row = db(app).scalars(sa.select(HomeworkInstance).where(HomeworkInstance.participant_id == pid)
+                              .order_by(HomeworkInstance.scheduled_at)).first()
+        row.state, row.submitted_at = "submitted", now
+        row.reviewer_role, row.reviewed_at, row.self_review = "client", now, {"usefulness": 7}
+        db(app).commit()
+    url = f"/staff/studies/{study}/participants/{pid}"
+    assert "by client" in coordinator.get(url).get_data(as_text=True)
+    statistician = staff_client(app, make_user, "statistician")
+    page = statistician.get(url).get_data(as_text=True)
+    assert "by client" not in page and "task-reviewed" not in page and "task-submitted" in page

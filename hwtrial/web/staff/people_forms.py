@@ -67,10 +67,15 @@ def enrol_data(form: MultiDict, options: EnrolOptions) -> dict:
             "strata": {f: form.get(f"strata.{f}", "") for f in options.factors},
             "cluster": optional("cluster"), "locale": optional("locale"),
             "timezone": optional("timezone"), "email": optional("email"),
-            "therapist_id": optional("therapist_id")}
+            "therapist_id": _int_or_text(optional("therapist_id"))}
     if form.get("consent_taken") == "yes":
         body["consent"] = {"version": options.consent_version, "method": "paper"}
     return load(EnrolFormSchema(), body)
+
+
+def _int_or_text(value: str | None) -> int | str | None:
+    """A select's id as the integer the API's ``Id`` field takes (anything else it refuses)."""
+    return int(value) if value is not None and value.isdigit() and len(value) < 11 else value
 
 
 def load(schema: ma.Schema, body: dict) -> dict:

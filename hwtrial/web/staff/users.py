@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from ...api.users import TokenInSchema, UserInSchema
+from ...api.users import TokenInSchema, UserInSchema, UserPatchSchema
 from ...auth.load import current_principal
 from ...auth.policy import ADMIN, register
 from ...errors import ServiceError
@@ -98,15 +98,17 @@ def user_active(user_id):
     check_csrf()
     session = get_session()
     user = service.get_user(session, user_id)
-    active = request.form.get("active") == "yes"
-    reason = request.form.get("reason", "").strip()
-    if not reason:
-        return _user_page(session, user, request.form, {"active.reason": ["a reason is required"]}, 422)
-    if user.id == current_principal().user.id and not active:
+    try:
+        body = load(UserPatchSchema(), {"active": request.form.get("active") == "yes",
+                                        "reason": request.form.get("reason", "").strip()})
+    except ServiceError as error:
+        return _user_page(session, user, request.form, {"active." + k: v for k, v in error.errors.items()}, 422)
+    if user.id == current_principal().user.id and not body["active"]:
+        # A page-only guard: an admin must not lock themselves out from the browser they are using.
         return _user_page(session, user, request.form,
                           {"active.reason": ["you cannot disable your own account"]}, 409)
-    service.set_active(session, current_principal(), user, active, reason)
-    return redirect(url_for(".user_page", user_id=user.id, done="enabled" if active else "disabled"), 303)
+    service.set_active(session, current_principal(), user, body["active"], body["reason"])
+    return redirect(url_for(".user_page", user_id=user.id, done="enabled" if body["active"] else "disabled"), 303)
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])

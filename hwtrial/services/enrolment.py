@@ -336,6 +336,26 @@ def reissue_link(session: Session, principal: Principal, study: Study, participa
     ``revoked``, and the participant's open browser sessions end, so whoever used a leaked
     link is signed out too. The new link is valid ``HWTRIAL_PARTICIPANT_LINK_DAYS`` from now.
     """
+    now = _revoke_links(session, principal, study, participant, "participant.link_reissue", reason)
+    days = current_app.config["HWTRIAL_PARTICIPANT_LINK_DAYS"]
+    return {"participant_id": participant.id, "link": participant_link(participant, issued_at=now),
+            "link_generation": participant.link_generation, "issued_at": now,
+            "expires_at": now + timedelta(days=days)}
+
+
+def revoke_link(session: Session, principal: Principal, study: Study, participant: Participant,
+                reason: str = "") -> int:
+    """Revoke every link issued so far and end the sessions opened with them, issuing none.
+
+    For a link handed to the wrong person when no new one should exist yet; a later
+    :func:`reissue_link` gives the participant access again. Returns the new link generation.
+    """
+    _revoke_links(session, principal, study, participant, "participant.link_revoke", reason)
+    return participant.link_generation
+
+
+def _revoke_links(session: Session, principal: Principal, study: Study, participant: Participant,
+                  action: str, reason: str) -> datetime:
     require_enrol_right(principal)
     now = utcnow()
     participant.link_generation += 1
@@ -344,14 +364,11 @@ def reissue_link(session: Session, principal: Principal, study: Study, participa
                                     WebSession.revoked_at.is_(None))
         .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount or 0
     session.flush()
-    audit.record(session, actor=principal.actor, action="participant.link_reissue",
+    audit.record(session, actor=principal.actor, action=action,
                  target=f"participant:{participant.id}", study_key=study.key,
                  after={"link_generation": participant.link_generation, "sessions_closed": closed},
                  reason=reason.strip() or None)
-    days = current_app.config["HWTRIAL_PARTICIPANT_LINK_DAYS"]
-    return {"participant_id": participant.id, "link": participant_link(participant, issued_at=now),
-            "link_generation": participant.link_generation, "issued_at": now,
-            "expires_at": now + timedelta(days=days)}
+    return now
 
 
 def _request_root() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -70,6 +71,19 @@ def set_password(session: Session, actor: Principal | str, user: User, password:
     user.password_hash = generate_password_hash(password, "scrypt")
     audit.record(session, actor=_actor(actor), action="user.password", target=f"user:{user.id}")
     return user
+
+
+def temporary_password() -> str:
+    """A random first or reset password (16 characters), for an admin to hand over once."""
+    return secrets.token_urlsafe(12)
+
+
+def reset_password(session: Session, actor: Principal | str, user: User,
+                   password: str | None = None) -> str | None:
+    """Set ``password``, or a generated temporary one that is returned to be shown once."""
+    temporary = None if password else temporary_password()
+    set_password(session, actor, user, password or temporary)
+    return temporary
 
 
 def set_active(session: Session, actor: Principal | str, user: User, active: bool,
@@ -148,6 +162,12 @@ def user_by_email(session: Session, email: str) -> User:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(sa.select(User).order_by(User.id)))
+
+
+def list_therapists(session: Session) -> list[User]:
+    """Active therapist accounts (whom a participant can be assigned to at enrolment)."""
+    return list(session.scalars(sa.select(User).where(User.role == "therapist", User.active.is_(True))
+                                .order_by(User.display_name, User.email)))
 
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:

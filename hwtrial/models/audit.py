@@ -35,6 +35,9 @@ class AuditEntry(Model):
     #: SHA-256(prev_hash + payload).
     entry_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
 
+    #: The study list's last audited action per study (one index lookup per study).
+    __table_args__ = (sa.Index("ix_hwtrial_audit_entry_study_key_at", "study_key", "at"),)
+
 
 class AuditHead(Model):
     """The chain head, authenticated by an HMAC whose key is kept outside the database."""

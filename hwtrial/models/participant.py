@@ -55,6 +55,7 @@ class Participant(Model):
         sa.UniqueConstraint("study_id", "external_id"),
         # enrolment over time and the last enrolment of a study (staff pages)
         sa.Index("ix_hwtrial_participant_study_id_enrolled_at", "study_id", "enrolled_at"),
+        sa.Index("ix_hwtrial_participant_study_id_status", "study_id", "status"),
         sa.CheckConstraint(f"status IN {PARTICIPANT_STATUSES!r}", name="status"),
     )
 

@@ -9,7 +9,8 @@ parts that reveal arms beyond codes (reminder deliveries) or name participants a
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -70,7 +71,8 @@ def study_dashboard(session: Session, principal: Principal, study: Study) -> Stu
     status_counts = dict(session.execute(
         sa.select(Participant.status, sa.func.count()).where(Participant.study_id == study.id)
         .group_by(Participant.status)).all())
-    by_arm_day = _enrolment_rows(session, study)
+    people = _people_fingerprint(session, study)
+    by_arm_day = _cached((study.id, "enrolment", people), lambda: _enrolment_rows(session, study))
     return StudyDashboard(
         study=study,
         design=design_summary(definition_for(principal, study), blinded=not sees_arms),
@@ -78,11 +80,50 @@ def study_dashboard(session: Session, principal: Principal, study: Study) -> Stu
         arms=tuple(name_of[a["key"]] for a in arm_defs),
         enrolment=_cumulative(by_arm_day, name_of if analysis else None),
         balance=_balance(by_arm_day, name_of) if analysis else None,
-        strata_balance=_strata_balance(session, study, name_of) if analysis else None,
-        adherence=_adherence(session, study, name_of) if analysis else None,
+        strata_balance=_strata_balance(session, study, name_of, people) if analysis else None,
+        adherence=_adherence(session, study, name_of, people) if analysis else None,
         alerts=list_alerts(session, study, open_only=True) if coordination else None,
         deliveries=delivery_health(session, study) if coordination else None,
     )
+
+
+#: Raw aggregates kept per (study, part, fingerprint), most recently used last.
+_CACHE: OrderedDict[tuple, list] = OrderedDict()
+CACHE_SIZE = 64
+
+
+def _cached(key: tuple, compute: Callable[[], list]) -> list:
+    """``compute()``'s rows, reused while the study's fingerprint (part of ``key``) holds.
+
+    The grouped scans cost tens to hundreds of milliseconds at 10,000 participants; the
+    fingerprints that guard them are index-only counts of a few milliseconds. Each process
+    keeps its own copy: a change is seen by the next request of every worker.
+    """
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    rows = compute()
+    _CACHE[key] = rows
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return rows
+
+
+def _people_fingerprint(session: Session, study: Study) -> tuple:
+    """Enrolment, strata and arms change only when participants or allocations are added
+    (a participant's enrolment time, strata and arm never change afterwards)."""
+    return tuple(session.execute(sa.text(
+        "SELECT (SELECT COUNT(*) FROM hwtrial_participant WHERE study_id = :sid), "
+        "(SELECT COUNT(*) FROM hwtrial_allocation WHERE study_id = :sid)"), {"sid": study.id}).one())
+
+
+def _homework_fingerprint(session: Session, study: Study) -> tuple:
+    """Closed homework only grows (submitted and expired are final states; a closed
+    instance's due time never moves), so its counts tell whether adherence changed."""
+    return tuple(session.execute(sa.text(
+        "SELECT COUNT(*), SUM(CASE WHEN i.state = 'submitted' THEN 1 ELSE 0 END) "
+        "FROM hwtrial_homework_instance i "
+        "WHERE i.study_id = :sid AND i.state IN ('submitted', 'expired')"), {"sid": study.id}).one())
 
 
 def _day_sql(session: Session, column: str) -> str:
@@ -126,16 +167,20 @@ def _balance(rows, name_of: dict[str, str]) -> dict[str, int]:
     return counts
 
 
-def _strata_balance(session: Session, study: Study, name_of: dict[str, str]):
+def _strata_rows(session: Session, study: Study) -> list[tuple]:
+    return [tuple(row) for row in session.execute(sa.text(
+        "SELECT p.strata, a.arm_key, COUNT(*) FROM hwtrial_participant p "
+        "LEFT JOIN hwtrial_allocation a ON a.participant_id = p.id "
+        "WHERE p.study_id = :sid GROUP BY p.strata, a.arm_key"), {"sid": study.id})]
+
+
+def _strata_balance(session: Session, study: Study, name_of: dict[str, str], people: tuple):
     """Per stratification factor and level: participants per arm (strata are JSON text with
     sorted keys, so identical combinations group together in SQL)."""
     factors = [s["key"] for s in study.definition.get("stratification") or []]
     if not factors:
         return []
-    rows = session.execute(sa.text(
-        "SELECT p.strata, a.arm_key, COUNT(*) FROM hwtrial_participant p "
-        "LEFT JOIN hwtrial_allocation a ON a.participant_id = p.id "
-        "WHERE p.study_id = :sid GROUP BY p.strata, a.arm_key"), {"sid": study.id})
+    rows = _cached((study.id, "strata", people), lambda: _strata_rows(session, study))
     cells: dict[tuple[str, str], dict[str, int]] = {}
     for factor in study.definition.get("stratification") or []:
         for level in factor.get("levels", []):
@@ -150,14 +195,19 @@ def _strata_balance(session: Session, study: Study, name_of: dict[str, str]):
     return [(factor, level, counts) for (factor, level), counts in cells.items()]
 
 
-def _adherence(session: Session, study: Study, name_of: dict[str, str]):
-    # The condition is textually the partial index's (ix_hwtrial_homework_instance_closed_due).
+def _adherence_rows(session: Session, study: Study) -> list[tuple]:
+    # The condition is textually the partial indexes' (SQLite matches partial-index terms literally).
     day = _day_sql(session, "i.due_at")
-    rows = session.execute(sa.text(
+    return [tuple(row) for row in session.execute(sa.text(
         f"SELECT {day}, a.arm_key, COUNT(*), SUM(CASE WHEN i.state = 'submitted' THEN 1 ELSE 0 END) "
         "FROM hwtrial_homework_instance i JOIN hwtrial_allocation a ON a.participant_id = i.participant_id "
         f"WHERE i.study_id = :sid AND i.state IN ('submitted', 'expired') GROUP BY {day}, a.arm_key"),
-        {"sid": study.id})
+        {"sid": study.id})]
+
+
+def _adherence(session: Session, study: Study, name_of: dict[str, str], people: tuple):
+    key = (study.id, "adherence", people, _homework_fingerprint(session, study))
+    rows = _cached(key, lambda: _adherence_rows(session, study))
     weeks: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for day_value, arm, closed, submitted in rows:
         start = _as_date(day_value)

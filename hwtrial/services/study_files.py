@@ -54,9 +54,7 @@ def _valid(check: FileCheck) -> StudyDefinition:
 
 def create_draft(session: Session, principal: Principal, check: FileCheck) -> Study:
     """A new draft study from a valid file (422 with the problems otherwise)."""
-    study = studies.create_study(session, principal, _valid(check))
-    study.versions[-1].source_text = check.text
-    return study
+    return studies.create_study(session, principal, _valid(check), source_text=check.text)
 
 
 def amend_from_file(session: Session, principal: Principal, study: Study, check: FileCheck,
@@ -65,9 +63,7 @@ def amend_from_file(session: Session, principal: Principal, study: Study, check:
     definition = _valid(check)
     if definition.data == study.definition and study.versions[-1].source_text == check.text:
         raise ServiceError(409, f"the file is identical to version {study.current_version}; nothing to change")
-    study = studies.amend(session, principal, study, definition, reason)
-    study.versions[-1].source_text = check.text
-    return study
+    return studies.amend(session, principal, study, definition, reason, source_text=check.text)
 
 
 def version_text(study: Study, version: int) -> str:

@@ -3,8 +3,8 @@ coordinator's lines, not a re-serialisation), and indexes for the pages' aggrega
 
 * ``source_text``: NULL for versions stored before this revision (and for JSON definitions);
   the diff then falls back to the stored definition rendered as YAML.
-* last activity per study: enrolment, homework and questionnaire submission times per study
-  (a MAX per study is one index lookup instead of a scan of the study's rows);
+* the study list: enrolment, homework, questionnaire and audit times per study (a MAX per
+  study is one index lookup instead of a scan of the study's rows), participants per status;
 * adherence over time per arm: closed instances in due order (an index-only scan; the
   condition is textually the query's, as SQLite matches partial-index terms literally).
 
@@ -23,6 +23,7 @@ depends_on = None
 CLOSED = sa.text("state IN ('submitted', 'expired')")
 INDEXES = (
     ("ix_hwtrial_participant_study_id_enrolled_at", "hwtrial_participant", ["study_id", "enrolled_at"], {}),
+    ("ix_hwtrial_participant_study_id_status", "hwtrial_participant", ["study_id", "status"], {}),
     ("ix_hwtrial_homework_instance_study_id_submitted_at", "hwtrial_homework_instance",
      ["study_id", "submitted_at"], {}),
     ("ix_hwtrial_questionnaire_response_study_id_submitted_at", "hwtrial_questionnaire_response",
@@ -31,6 +32,7 @@ INDEXES = (
      ["study_id", "due_at", "participant_id", "state"],
      {"postgresql_where": CLOSED, "sqlite_where": CLOSED}),
     ("ix_hwtrial_audit_entry_at", "hwtrial_audit_entry", ["at"], {}),
+    ("ix_hwtrial_audit_entry_study_key_at", "hwtrial_audit_entry", ["study_key", "at"], {}),
 )
 
 

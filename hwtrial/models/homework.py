@@ -78,6 +78,7 @@ class HomeworkInstance(Model):
                  postgresql_where=_CLOSED, sqlite_where=_CLOSED),
         # the staff study page: last submission, and adherence over time (closed, in due order)
         sa.Index("ix_hwtrial_homework_instance_study_id_submitted_at", "study_id", "submitted_at"),
+        sa.Index("ix_hwtrial_homework_instance_study_id_state", "study_id", "state"),
         sa.Index("ix_hwtrial_homework_instance_closed_due", "study_id", "due_at", "participant_id", "state",
                  postgresql_where=_CLOSED, sqlite_where=_CLOSED),
     )

@@ -72,7 +72,7 @@ def study_dashboard(session: Session, principal: Principal, study: Study) -> Stu
         sa.select(Participant.status, sa.func.count()).where(Participant.study_id == study.id)
         .group_by(Participant.status)).all())
     people = _people_fingerprint(session, study)
-    by_arm_day = _cached((study.id, "enrolment", people), lambda: _enrolment_rows(session, study))
+    by_arm_day = _cached((*_identity(session, study), "enrolment", people), lambda: _enrolment_rows(session, study))
     return StudyDashboard(
         study=study,
         design=design_summary(definition_for(principal, study), blinded=not sees_arms),
@@ -109,6 +109,12 @@ def _cached(key: tuple, compute: Callable[[], list]) -> list:
     return rows
 
 
+def _identity(session: Session, study: Study) -> tuple:
+    """Which study in which database: ids repeat across databases (and after a test empties
+    one), the creation time with the id does not."""
+    return (str(session.get_bind().url), study.id, study.created_at)
+
+
 def _people_fingerprint(session: Session, study: Study) -> tuple:
     """Enrolment, strata and arms change only when participants or allocations are added
     (a participant's enrolment time, strata and arm never change afterwards)."""
@@ -120,10 +126,11 @@ def _people_fingerprint(session: Session, study: Study) -> tuple:
 def _homework_fingerprint(session: Session, study: Study) -> tuple:
     """Closed homework only grows (submitted and expired are final states; a closed
     instance's due time never moves), so its counts tell whether adherence changed."""
+    # One count per state: each an index-only count on (study_id, state).
     return tuple(session.execute(sa.text(
-        "SELECT COUNT(*), SUM(CASE WHEN i.state = 'submitted' THEN 1 ELSE 0 END) "
-        "FROM hwtrial_homework_instance i "
-        "WHERE i.study_id = :sid AND i.state IN ('submitted', 'expired')"), {"sid": study.id}).one())
+        "SELECT (SELECT COUNT(*) FROM hwtrial_homework_instance WHERE study_id = :sid AND state = 'submitted'), "
+        "(SELECT COUNT(*) FROM hwtrial_homework_instance WHERE study_id = :sid AND state = 'expired')"),
+        {"sid": study.id}).one())
 
 
 def _day_sql(session: Session, column: str) -> str:
@@ -180,7 +187,7 @@ def _strata_balance(session: Session, study: Study, name_of: dict[str, str], peo
     factors = [s["key"] for s in study.definition.get("stratification") or []]
     if not factors:
         return []
-    rows = _cached((study.id, "strata", people), lambda: _strata_rows(session, study))
+    rows = _cached((*_identity(session, study), "strata", people), lambda: _strata_rows(session, study))
     cells: dict[tuple[str, str], dict[str, int]] = {}
     for factor in study.definition.get("stratification") or []:
         for level in factor.get("levels", []):
@@ -206,7 +213,7 @@ def _adherence_rows(session: Session, study: Study) -> list[tuple]:
 
 
 def _adherence(session: Session, study: Study, name_of: dict[str, str], people: tuple):
-    key = (study.id, "adherence", people, _homework_fingerprint(session, study))
+    key = (*_identity(session, study), "adherence", people, _homework_fingerprint(session, study))
     rows = _cached(key, lambda: _adherence_rows(session, study))
     weeks: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for day_value, arm, closed, submitted in rows:

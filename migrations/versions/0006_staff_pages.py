@@ -5,6 +5,8 @@ coordinator's lines, not a re-serialisation), and indexes for the pages' aggrega
   the diff then falls back to the stored definition rendered as YAML.
 * the study list: enrolment, homework, questionnaire and audit times per study (a MAX per
   study is one index lookup instead of a scan of the study's rows), participants per status;
+* whether the study page's adherence must be recomputed: closed homework counted per state
+  (an index-only count per state);
 * adherence over time per arm: closed instances in due order (an index-only scan; the
   condition is textually the query's, as SQLite matches partial-index terms literally).
 
@@ -28,6 +30,7 @@ INDEXES = (
      ["study_id", "submitted_at"], {}),
     ("ix_hwtrial_questionnaire_response_study_id_submitted_at", "hwtrial_questionnaire_response",
      ["study_id", "submitted_at"], {}),
+    ("ix_hwtrial_homework_instance_study_id_state", "hwtrial_homework_instance", ["study_id", "state"], {}),
     ("ix_hwtrial_homework_instance_closed_due", "hwtrial_homework_instance",
      ["study_id", "due_at", "participant_id", "state"],
      {"postgresql_where": CLOSED, "sqlite_where": CLOSED}),

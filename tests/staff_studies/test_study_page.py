@@ -229,3 +229,25 @@ def test_delivery_health_shows_failures_and_requeues(signed_in, load_study, enro
     sent = f"/staff/studies/{key}/deliveries/{ids['sent']}/requeue"
     assert coordinator.post(sent, data={"csrf_token": token}).status_code == 409
     assert signed_in("statistician")[0].post(url, data={"csrf_token": token}).status_code == 403
+
+
+def test_reused_aggregates_follow_new_data(signed_in, load_study, enrol, session):
+    """The study page reuses its grouped scans only while the study's fingerprints hold."""
+    key = load_study("reminder-rct")
+    pid = enrol(key, arm="control")
+    coordinator = signed_in("coordinator")[0]
+    before = titles_and_alts(page(coordinator, key))
+    instance = session.scalars(sa.select(HomeworkInstance).where(HomeworkInstance.participant_id == pid)
+                               .order_by(HomeworkInstance.id)).first()
+    instance.state, instance.submitted_at = "submitted", utcnow()
+    session.commit()
+    after = titles_and_alts(page(coordinator, key))
+    assert before["Adherence per arm by week due"].endswith("No data yet.")
+    assert "control: 1 points, last 100.0%" in after["Adherence per arm by week due"]
+    enrol(key, arm="reminders")
+    again = page(coordinator, key)
+    assert '<th scope="row">reminders</th><td>1</td>' in again
+
+
+def titles_and_alts(html):
+    return {re.split(r"[.:]", alt)[0]: alt for alt in _plots(html)}

@@ -44,8 +44,13 @@ def is_api_request() -> bool:
 
 
 def handle_http_exception(error: HTTPException):
-    """JSON for API paths; the host app's own handling everywhere else."""
+    """JSON for API paths; the host app's own handling everywhere else (an unknown staff
+    page gets hwtrial's 404 page, with the way back to the studies)."""
     if not is_api_request():
+        if error.code == 404 and request.path.startswith(state().url_prefix + "/staff/"):
+            from ..web.errors import render_staff_not_found
+
+            return render_staff_not_found()
         return error
     data = getattr(error, "data", None) or {}
     errors = data.get("errors") or data.get("messages") or {}

@@ -95,7 +95,7 @@ class StudyList(MethodView):
     def post(self, body):
         """Create a draft study from a definition (JSON object or YAML text)."""
         definition = parse_definition(body)
-        return service.create_study(get_session(), current_principal(), definition)
+        return service.create_study(get_session(), current_principal(), definition, source_text=body.get("yaml"))
 
 
 @blp.route("/validate")
@@ -136,4 +136,5 @@ class StudyAmendment(MethodView):
         """A new version of an active study (reason required), or an edit of a draft."""
         session, principal = get_session(), current_principal()
         study = service.get_study(session, principal, study_key)
-        return service.amend(session, principal, study, parse_definition(body), body["reason"])
+        return service.amend(session, principal, study, parse_definition(body), body["reason"],
+                             source_text=body.get("yaml"))

@@ -22,7 +22,8 @@ class AuditEntry(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Position in the chain, 1-based, gap-free.
     seq: Mapped[int] = mapped_column(unique=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Indexed for the audit log viewer's time filter.
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str] = mapped_column(sa.String(120))
     action: Mapped[str] = mapped_column(sa.String(80), index=True)
     target: Mapped[str] = mapped_column(sa.String(200))
@@ -33,6 +34,9 @@ class AuditEntry(Model):
     prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     #: SHA-256(prev_hash + payload).
     entry_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+    #: The study list's last audited action per study (one index lookup per study).
+    __table_args__ = (sa.Index("ix_hwtrial_audit_entry_study_key_at", "study_key", "at"),)
 
 
 class AuditHead(Model):

@@ -76,6 +76,11 @@ class HomeworkInstance(Model):
         sa.Index("ix_hwtrial_homework_instance_closed_metrics", "study_id", "participant_id",
                  "state", "late", "active_seconds", "edits", "words", "self_review_depth",
                  postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+        # the staff study page: last submission, and adherence over time (closed, in due order)
+        sa.Index("ix_hwtrial_homework_instance_study_id_submitted_at", "study_id", "submitted_at"),
+        sa.Index("ix_hwtrial_homework_instance_study_id_state", "study_id", "state"),
+        sa.Index("ix_hwtrial_homework_instance_closed_due", "study_id", "due_at", "participant_id", "state",
+                 postgresql_where=_CLOSED, sqlite_where=_CLOSED),
     )
 
     def set_metrics(self, metrics: dict[str, Any] | None) -> None:

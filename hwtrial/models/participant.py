@@ -53,6 +53,9 @@ class Participant(Model):
 
     __table_args__ = (
         sa.UniqueConstraint("study_id", "external_id"),
+        # enrolment over time and the last enrolment of a study (staff pages)
+        sa.Index("ix_hwtrial_participant_study_id_enrolled_at", "study_id", "enrolled_at"),
+        sa.Index("ix_hwtrial_participant_study_id_status", "study_id", "status"),
         sa.CheckConstraint(f"status IN {PARTICIPANT_STATUSES!r}", name="status"),
     )
 

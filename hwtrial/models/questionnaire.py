@@ -30,7 +30,11 @@ class QuestionnaireResponse(Model):
     in_window: Mapped[bool] = mapped_column(default=True)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (sa.UniqueConstraint("participant_id", "instrument_key", "timepoint_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("participant_id", "instrument_key", "timepoint_key"),
+        # the last questionnaire of a study (staff study list)
+        sa.Index("ix_hwtrial_questionnaire_response_study_id_submitted_at", "study_id", "submitted_at"),
+    )
 
 
 class SafetyAlert(Model):

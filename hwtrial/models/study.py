@@ -55,6 +55,9 @@ class StudyVersion(Model):
     definition: Mapped[dict[str, Any]] = mapped_column(JSONText)
     #: Why this version exists (required for amendments).
     reason: Mapped[str] = mapped_column(sa.Text, default="")
+    #: The study file's text as given (YAML), for the diff between versions; NULL when the
+    #: definition came as JSON or before this was kept.
+    source_text: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_user.id"))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -84,6 +84,9 @@ def lines(title: str, series: Mapping[str, Sequence[tuple[date | datetime | floa
         if len(series) > 1:
             ax.legend(frameon=False)
         if isinstance(next(iter(series.values()))[0][0], date | datetime):
+            xs = [p[0] for points in series.values() for p in points]
+            if min(xs) == max(xs):  # one day only: give the date axis a range (else a warning)
+                ax.set_xlim(min(xs) - timedelta(days=1), max(xs) + timedelta(days=1))
             locator = mdates.AutoDateLocator(maxticks=7)
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

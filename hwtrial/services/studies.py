@@ -21,7 +21,9 @@ TRANSITIONS = {("draft", "active"), ("active", "closed")}
 LOCKED_PARTS = ("arms", "factors", "fractional", "stratification", "clusters", "allocation")
 
 
-def create_study(session: Session, actor: Principal | str, definition: StudyDefinition) -> Study:
+def create_study(session: Session, actor: Principal | str, definition: StudyDefinition,
+                 source_text: str | None = None) -> Study:
+    """A draft study at version 1; ``source_text`` is the study file as given (kept for diffs)."""
     if isinstance(actor, Principal) and actor.study_keys is not None:
         # Checked first: a scoped token must not learn (by a 409) which other studies exist.
         raise ServiceError(403, "a token scoped to studies cannot create studies")
@@ -29,7 +31,8 @@ def create_study(session: Session, actor: Principal | str, definition: StudyDefi
         raise ServiceError(409, f"study {definition.key!r} exists", {"key": ["already exists"]})
     study = Study(key=definition.key, title=definition.title, status="draft", current_version=1,
                   allocation_seed=str(secrets.randbits(128)))
-    study.versions.append(StudyVersion(version=1, definition=definition.data, reason="created"))
+    study.versions.append(StudyVersion(version=1, definition=definition.data, reason="created",
+                                       source_text=source_text))
     session.add(study)
     session.flush()
     audit.record(session, actor=_actor(actor), action="study.create", target=f"study:{study.key}",
@@ -76,7 +79,7 @@ def transition(session: Session, actor: Principal | str, study: Study, to_status
 
 
 def amend(session: Session, actor: Principal | str, study: Study, definition: StudyDefinition,
-          reason: str) -> Study:
+          reason: str, source_text: str | None = None) -> Study:
     """A draft is edited in place; an active study gets a new version; a closed one is final."""
     study = lock_study(session, study)
     if definition.key != study.key:
@@ -93,10 +96,11 @@ def amend(session: Session, actor: Principal | str, study: Study, definition: St
                                {p: ["cannot change after activation"] for p in changed})
     if study.status == "draft":
         study.versions[-1].definition = definition.data
+        study.versions[-1].source_text = source_text
     else:
         study.current_version += 1
         study.versions.append(StudyVersion(version=study.current_version, definition=definition.data,
-                                           reason=reason))
+                                           reason=reason, source_text=source_text))
     study.title = definition.title
     session.flush()
     regenerate_for_study(session, study)  # new slots; not-yet-opened ones move; started work stays

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from ..auth.links import LinkError
 from ..auth.load import SESSION_COOKIE, current_principal
 from ..errors import ServiceError
-from ..extensions import get_session
+from ..extensions import get_session, state
 from ..models import utcnow
 from ..services import sessions, users
 from . import throttle
@@ -25,12 +26,18 @@ def _set_session_cookie(response, secret: str, lifetime: timedelta):
     return response
 
 
+def _login_page(status: int = 200, email: str = "", error: str | None = None):
+    page = render_template("hwtrial/login.html", email=email, error=error,
+                           next=safe_next(request.values.get("next")))
+    response = current_app.make_response((page, status))
+    set_pre_session_cookie(response)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
-        response = current_app.make_response(render_template("hwtrial/login.html"))
-        set_pre_session_cookie(response)
-        return response
+        return _login_page()
     check_csrf()
     session, email = get_session(), request.form.get("email", "")
     # Failures are counted per client address and per account (unknown emails alike, so a
@@ -43,10 +50,29 @@ def login():
     if user is None:
         for limit in limits:
             throttle.hit(*limit)
-        raise ServiceError(401, "wrong email or password", {"password": ["wrong email or password"]})
+        # The form again, with the email kept and the problem next to the password (401).
+        return _login_page(401, email[:254], "Wrong email or password.")
     lifetime = timedelta(hours=current_app.config["HWTRIAL_SESSION_HOURS"])
     secret = sessions.open_session(session, lifetime, user=user)
-    return _set_session_cookie(redirect(url_for("hwtrial_web.staff_home")), secret, lifetime)
+    landing = safe_next(request.form.get("next")) or url_for("hwtrial_staff.study_list")
+    return _set_session_cookie(redirect(landing), secret, lifetime)
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a staff page of this site (a path, no scheme or host), else None.
+
+    Only paths under ``<prefix>/staff/`` come back, so a crafted sign-in link cannot send a
+    staff member to another site (``//evil``, ``/\\evil``, ``https:``) or to an API action.
+    """
+    if not target or len(target) > 2000 or any(c in target for c in "\\\r\n\t\x00"):
+        return None
+    parts = urlsplit(target)
+    staff = state().url_prefix + "/staff"
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if parts.path != staff and not parts.path.startswith(staff + "/"):
+        return None
+    return target
 
 
 @bp.route("/logout", methods=["POST"])

@@ -145,5 +145,7 @@ def test_blinded_callers_get_nothing_that_reveals_the_arm(app, client, load_stud
                                    ("hwtrial_homework.ClientHomework", "GET", "therapist"),
                                    ("hwtrial_homework.ClientHomework", "POST", "therapist"),
                                    ("hwtrial_homework.HomeworkReview", "POST", "therapist"),
-                                   ("hwtrial_web.staff_home", "GET", "statistician")):
+                                   ("hwtrial_staff.study_list", "GET", "statistician"),
+                                   ("hwtrial_staff.study_page", "GET", "statistician"),
+                                   ("hwtrial_staff.study_page", "GET", "therapist")):
         assert answered[(endpoint, method, role)] in (200, 201), (endpoint, method, role)

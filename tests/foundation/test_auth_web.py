@@ -41,12 +41,13 @@ def test_login_logout_ends_the_session_on_the_server(client, make_user):
     answer = login(client, "coord@test.example", "correct horse battery")
     assert answer.status_code == 302
     cookie = client.get_cookie("hwtrial_session").value
-    assert client.get("/staff").status_code == 200
-    home = client.get("/staff").get_data(as_text=True)
+    assert client.get("/staff/studies").status_code == 200
+    home = client.get("/staff/studies").get_data(as_text=True)
     assert client.post("/logout", data={"csrf_token": csrf_from(home)}).status_code == 302
-    # Replaying the old cookie does not work: the session was revoked server-side.
+    # Replaying the old cookie does not work: the session was revoked server-side (a staff
+    # page then sends the visitor to sign in again).
     client.set_cookie("hwtrial_session", cookie)
-    assert client.get("/staff").status_code == 401
+    assert client.get("/staff/studies").headers["Location"] == "/login?next=/staff/studies"
 
 
 def test_wrong_password_and_missing_csrf(client, make_user):
@@ -110,7 +111,7 @@ def test_session_expiry(app, client, make_user, session):
     for row in session.query(WebSession).all():
         row.expires_at = utcnow() - timedelta(seconds=1)
     session.commit()
-    assert client.get("/staff").status_code == 401
+    assert client.get("/staff/studies").headers["Location"] == "/login?next=/staff/studies"
 
 
 def test_staff_cookie_api_writes_need_the_csrf_header(client, make_user):
@@ -121,5 +122,5 @@ def test_staff_cookie_api_writes_need_the_csrf_header(client, make_user):
     forged = client.post("/api/v1/studies/", json=body)
     assert forged.status_code == 403 and forged.get_json()["errors"] == {"X-CSRF-Token": ["missing or invalid"]}
     assert client.get("/api/v1/studies/").status_code == 200  # reads need no header
-    token = csrf_from(client.get("/staff").get_data(as_text=True))
+    token = csrf_from(client.get("/staff/studies").get_data(as_text=True))
     assert client.post("/api/v1/studies/", json=body, headers={"X-CSRF-Token": token}).status_code == 201

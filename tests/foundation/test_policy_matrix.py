@@ -124,6 +124,13 @@ def expected_denied(endpoint, method, principal, rule) -> bool:
     return scoped and principal in ("participant_b", "therapist_b")
 
 
+def signed_out_to_login(principal, method, answer) -> bool:
+    """A staff page read while signed out answers with the sign-in page (and ``next``)."""
+    location = answer.headers.get("Location", "")
+    return (principal == "anonymous" and method == "GET" and answer.status_code == 302
+            and location.startswith("/login?next="))
+
+
 def test_route_matrix(app, client, world):
     failures = []
     rules = sorted((r for r in app.url_map.iter_rules() if r.endpoint not in BODY_DECIDES),
@@ -136,7 +143,8 @@ def test_route_matrix(app, client, world):
                 answer = call(client, method, url, cookie)
                 denied = expected_denied(rule.endpoint, method, principal, rule)
                 refused = answer.status_code in (401, 403) or (
-                    answer.status_code == 404 and set(rule.arguments) & PARTICIPANT_SCOPED)
+                    answer.status_code == 404 and set(rule.arguments) & PARTICIPANT_SCOPED) or (
+                    signed_out_to_login(principal, method, answer))
                 if denied and not refused:
                     failures.append(f"{method} {url} as {principal}: {answer.status_code}, expected 401/403/404")
                 gated = rule.endpoint in PERMISSION_GATED and principal == "statistician"

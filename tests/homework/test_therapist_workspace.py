@@ -401,3 +401,35 @@ def test_therapist_pages_show_no_arm(app, load_test_study, make_user, enrol, sig
     # a coordinator (who may see arms) sees the self-review
     coordinator = staff_client(app, make_user("coordinator")[0])
     assert "I learnt a lot" in text(coordinator.get(f"{STAFF}/homework/{iid}"))
+
+
+@pytest.mark.parametrize("name", ("reminder-rct", "therapist-cluster", "factorial-screening"))
+def test_workspace_passes_the_blinding_leak_scan(app, client, load_study, make_user, bearer, name):
+    """The leak scanner's world (generated data, self-reviews, framings): every workspace page and
+    the tailored assignment through the API answer without arm keys, labels, features or external ids."""
+    from tests.blinding_leaks import leaks_in_json, leaks_in_text
+    from tests.enrolment.test_blinding_leaks import _world
+
+    definition, cookies, values, _, external = _world(app, client, load_study, make_user, bearer, name)
+    revealing = revealing_strings(definition)
+    pid, iid = values["participant_id"], values["instance_id"]
+    client.set_cookie("hwtrial_session", cookies["therapist"])
+    template = definition["homework"]["templates"][0]["key"]
+    leaks = []
+    for url in (STAFF, f"{STAFF}/clients/{pid}", f"{STAFF}/clients/{pid}/assign",
+                f"{STAFF}/clients/{pid}/assign?template={template}", f"{STAFF}/clients/{pid}/trajectory",
+                f"{STAFF}/homework/{iid}"):
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        leaks += [f"{url}: {leak}" for leak in leaks_in_text(text(answer), revealing, external)]
+    from hwtrial.web.csrf import _sign
+
+    with app.app_context():
+        headers = {"X-CSRF-Token": _sign(cookies["therapist"])}
+    answer = client.post(f"/api/v1/studies/{values['study_key']}/participants/{pid}/homework", headers=headers,
+                         json={"template": template, "due_at": (utcnow() + timedelta(days=2)).isoformat(),
+                               "tailoring": {"intro": TAILORED_INTRO}})
+    assert answer.status_code == 201, answer.json
+    arm_names = {a["key"] for a in definition["arms"]} | {a["label"] for a in definition["arms"]}
+    leaks += leaks_in_json(answer.json, revealing, external, revealing_keys=arm_names)
+    assert leaks == []

@@ -26,13 +26,19 @@ class AssignInSchema(ma.Schema):
     #: Required: aware ISO time.
     due_at = Instant(load_default=None)
     #: Default: now (at most 10 minutes in the past).
-    open_at = Instant(load_default=None)
+    open_at = Instant(load_default=None, metadata={
+        "description": "When the client can start (default: now; at most 10 minutes in the past)."})
     #: Default: 24 hours after ``due_at``.
     expire_at = Instant(load_default=None)
     #: The client's texts as the therapist edited them: ``{"intro": str, "fields": {field:
     #: {"label": str, "help": str}}}`` (``title`` too for ad hoc work, template ``adhoc``).
     #: Keys left out or equal to the template's default wording are no change.
-    tailoring = ma.fields.Dict(load_default=None, allow_none=True)
+    tailoring = ma.fields.Dict(load_default=None, allow_none=True, metadata={
+        "description": "The client's texts as the therapist edited them: {\"intro\": str, \"fields\": "
+                       "{field: {\"label\": str, \"help\": str}}}, plus \"title\" for ad hoc work "
+                       "(template \"adhoc\", which needs an intro). Unchanged keys are no change; the "
+                       "starting texts are the template's default wording. Stored and reported as "
+                       "`tailoring` (errors name e.g. tailoring.fields.situation.label)."})
 
 
 class ReviewInSchema(ma.Schema):
@@ -88,7 +94,9 @@ class HomeworkOutSchema(ma.Schema):
     #: Staff user who assigned ad hoc work.
     assigned_by = ma.fields.Integer(allow_none=True)
     #: None when the client reads the template's texts unchanged.
-    tailoring = ma.fields.Nested(TailoringOutSchema, allow_none=True)
+    tailoring = ma.fields.Nested(TailoringOutSchema, allow_none=True, metadata={
+        "description": "Which adaptations the therapist made (original, tailored, changes); "
+                       "null when the client reads the template unchanged."})
 
 
 class AlertQuerySchema(ma.Schema):

@@ -85,7 +85,7 @@ def _visible(principal: Principal):
 
 def caseload(session: Session, principal: Principal, *, therapist_id: int | None = None,
              now: datetime | None = None) -> Caseload:
-    """Clients with due, late, missed, submitted and unreviewed counts and open alerts (3 queries)."""
+    """Clients with due, late, missed, submitted and unreviewed counts and open alerts (2 queries)."""
     now = now or utcnow()
     therapist = None
     if principal.role == "therapist":
@@ -98,6 +98,16 @@ def caseload(session: Session, principal: Principal, *, therapist_id: int | None
             raise ServiceError(404, "no such therapist", {"therapist": ["not a therapist"]})
     where = _visible(principal) + ([Participant.therapist_id == therapist.id] if therapist else [])
     people = (sa.select(Participant.id).join(Study, Study.id == Participant.study_id).where(*where))
+    alerts = (sa.select(SafetyAlert.participant_id, sa.func.count().label("n"))
+              .where(SafetyAlert.acknowledged_at.is_(None), SafetyAlert.participant_id.in_(people))
+              .group_by(SafetyAlert.participant_id).subquery())
+    # The page first (clients with open alerts first, then active ones), so the homework
+    # aggregate reads only the listed clients' rows, however many the caller may see.
+    n_alerts = sa.func.coalesce(alerts.c.n, 0)
+    page = (sa.select(Participant.id.label("pid"), n_alerts.label("alerts"))
+            .join(Study, Study.id == Participant.study_id)
+            .outerjoin(alerts, alerts.c.participant_id == Participant.id).where(*where)
+            .order_by(n_alerts.desc(), Participant.status, Participant.id).limit(LIST_LIMIT + 1).subquery())
     hw = HomeworkInstance
     pending = hw.state.not_in(FINAL)
     counts = (sa.select(
@@ -111,21 +121,15 @@ def caseload(session: Session, principal: Principal, *, therapist_id: int | None
         sa.func.sum(sa.case((sa.and_(hw.state == "submitted", hw.reviewed_by.is_(None)), 1),
                             else_=0)).label("awaiting"),
         sa.func.max(sa.func.coalesce(hw.submitted_at, hw.started_at, hw.opened_at)).label("last"))
-        .where(hw.participant_id.in_(people)).group_by(hw.participant_id).subquery())
-    alerts = (sa.select(SafetyAlert.participant_id, sa.func.count().label("n"))
-              .where(SafetyAlert.acknowledged_at.is_(None), SafetyAlert.participant_id.in_(people))
-              .group_by(SafetyAlert.participant_id).subquery())
-    n_alerts = sa.func.coalesce(alerts.c.n, 0)
+        .where(hw.participant_id.in_(sa.select(page.c.pid))).group_by(hw.participant_id).subquery())
     query = (sa.select(Participant.id, Participant.status, Participant.enrolled_at, Participant.therapist_id,
                        Participant.external_id, Study.key, Study.title, counts.c.due, counts.c.late,
-                       counts.c.missed, counts.c.submitted, counts.c.awaiting, counts.c.last, n_alerts)
+                       counts.c.missed, counts.c.submitted, counts.c.awaiting, counts.c.last, page.c.alerts)
+             .join(page, page.c.pid == Participant.id)
              .join(Study, Study.id == Participant.study_id)
              .outerjoin(counts, counts.c.participant_id == Participant.id)
-             .outerjoin(alerts, alerts.c.participant_id == Participant.id)
-             .where(*where)
-             .order_by(n_alerts.desc(), Participant.status, sa.func.coalesce(counts.c.late, 0).desc(),
-                       Participant.id)
-             .limit(LIST_LIMIT + 1))
+             .order_by(page.c.alerts.desc(), Participant.status, sa.func.coalesce(counts.c.late, 0).desc(),
+                       Participant.id))
     external = sees_external_ids(principal)
     rows = [CaseloadRow(r[0], r[5], r[6], r[1], r[2], r[3], r[4] if external else None,
                         int(r[7] or 0), int(r[8] or 0), int(r[9] or 0), int(r[10] or 0), int(r[11] or 0),
@@ -199,12 +203,17 @@ def homework_view(session: Session, principal: Principal, instance_id: int,
         raise ServiceError(404, "no such homework")
     participant, study = load_client(session, principal, instance.participant_id)
     definition = study.definition
-    locale = assignment.client_locale(definition, participant)
-    texts = assignment.original_texts(definition, instance.template_key, locale)
+    try:
+        texts = assignment.original_texts(definition, instance.template_key,
+                                          assignment.client_locale(definition, participant))
+        fields = template_spec(definition, instance.template_key)["fields"]
+    except ServiceError:  # an amendment removed the template: show the answers by their keys
+        fields = [{"key": key} for key in instance.submission or {}]
+        texts = {"title": instance.template_key, "intro": "",
+                 "fields": {f["key"]: {"label": f["key"], "help": None} for f in fields}}
     if instance.tailoring is not None:
         texts = apply_tailoring(texts, instance.tailoring.tailored)
-    return HomeworkView(homework_for(principal, study, instance), participant, study,
-                        template_spec(definition, instance.template_key)["fields"], texts,
+    return HomeworkView(homework_for(principal, study, instance), participant, study, fields, texts,
                         review_fields({"min": 0, "max": 10}))
 
 

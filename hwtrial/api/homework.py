@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 
+from ..services import assignment, questionnaires
 from ..services import homework as service
-from ..services import questionnaires
 from ..services.blinding import homework_for
 from ..services.studies import get_study
 from .common import Blueprint, current_principal, get_session
@@ -25,8 +25,20 @@ class AssignInSchema(ma.Schema):
     template = Text(load_default=None, max_length=80)
     #: Required: aware ISO time.
     due_at = Instant(load_default=None)
+    #: Default: now (at most 10 minutes in the past).
+    open_at = Instant(load_default=None, metadata={
+        "description": "When the client can start (default: now; at most 10 minutes in the past)."})
     #: Default: 24 hours after ``due_at``.
     expire_at = Instant(load_default=None)
+    #: The client's texts as the therapist edited them: ``{"intro": str, "fields": {field:
+    #: {"label": str, "help": str}}}`` (``title`` too for ad hoc work, template ``adhoc``).
+    #: Keys left out or equal to the template's default wording are no change.
+    tailoring = ma.fields.Dict(load_default=None, allow_none=True, metadata={
+        "description": "The client's texts as the therapist edited them: {\"intro\": str, \"fields\": "
+                       "{field: {\"label\": str, \"help\": str}}}, plus \"title\" for ad hoc work "
+                       "(template \"adhoc\", which needs an intro). Unchanged keys are no change; the "
+                       "starting texts are the template's default wording. Stored and reported as "
+                       "`tailoring` (errors name e.g. tailoring.fields.situation.label)."})
 
 
 class ReviewInSchema(ma.Schema):
@@ -36,6 +48,23 @@ class ReviewInSchema(ma.Schema):
     reviewer_role = Text(load_default=None, max_length=10, metadata={"enum": ["client", "therapist"]})
     #: ``{"reflection": str, "usefulness": int}``.
     answers = ma.fields.Dict(load_default=dict)
+
+
+class TailoringOutSchema(ma.Schema):
+    """Which adaptations a therapist made (a research variable)."""
+
+    template_key = ma.fields.String()
+    #: Locale of the texts started from.
+    locale = ma.fields.String()
+    #: User id of the therapist who tailored the work.
+    tailored_by = ma.fields.Integer()
+    tailored_at = ma.fields.DateTime()
+    #: The template's default texts (never an arm's framing).
+    original = ma.fields.Dict()
+    #: Only the changed keys, as the client reads them.
+    tailored = ma.fields.Dict()
+    #: ``[{key, original, tailored}]``, one per edited key.
+    changes = ma.fields.List(ma.fields.Dict())
 
 
 class HomeworkOutSchema(ma.Schema):
@@ -58,8 +87,16 @@ class HomeworkOutSchema(ma.Schema):
     submission = ma.fields.Dict(allow_none=True)
     self_review = ma.fields.Dict(allow_none=True)
     reviewer_role = ma.fields.String(allow_none=True)
+    #: Staff user who recorded the review (None for a client's own self-review).
+    reviewed_by = ma.fields.Integer(allow_none=True)
     reviewed_at = ma.fields.DateTime(allow_none=True)
     metrics = ma.fields.Dict(allow_none=True)
+    #: Staff user who assigned ad hoc work.
+    assigned_by = ma.fields.Integer(allow_none=True)
+    #: None when the client reads the template's texts unchanged.
+    tailoring = ma.fields.Nested(TailoringOutSchema, allow_none=True, metadata={
+        "description": "Which adaptations the therapist made (original, tailored, changes); "
+                       "null when the client reads the template unchanged."})
 
 
 class AlertQuerySchema(ma.Schema):
@@ -94,10 +131,14 @@ class ClientHomework(MethodView):
     @blp.response(201, HomeworkOutSchema)
     @blp.alt_response(409, response="CONFLICT", description="the participant has withdrawn")
     def post(self, body, study_key, participant_id):
-        """Assign ad hoc homework to one of your own clients."""
+        """Assign homework to one of your own clients: a study template or ``adhoc``, tailored.
+
+        Errors name the field: ``template``, ``open_at``, ``due_at``, ``expire_at`` and
+        ``tailoring.intro``, ``tailoring.fields.<field>.label`` and so on.
+        """
         session, principal = get_session(), current_principal()
         study = get_study(session, principal, study_key)
-        return service.assign_adhoc(session, principal, study, participant_id, **body)
+        return assignment.assign_homework(session, principal, study, participant_id, **body)
 
 
 @blp.route("/<study_key>/homework")

@@ -37,7 +37,8 @@ def check_object_access(session: Session, principal: Principal, view_args: Mappi
         if key != study_key:
             raise ServiceError(404, "no such participant in this study")
     if not may_see_participant(principal, participant):
-        raise ServiceError(404, "no such participant")
+        # The same answer as for an id that does not exist: nothing tells the two apart.
+        raise ServiceError(404, "no such homework" if "instance_id" in view_args else "no such participant")
     # Keep the loaded rows alive for the request: the session's identity map holds them only
     # weakly, and the view would otherwise fetch them a second time.
     g.hwtrial_url_participant = participant

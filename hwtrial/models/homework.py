@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import JSONText, Model, UTCDateTime, utcnow
 
@@ -67,6 +67,10 @@ class HomeworkInstance(Model):
     self_review_depth: Mapped[int | None] = mapped_column(sa.Integer)
     #: Effort rating, if given (metrics.effort).
     effort: Mapped[float | None] = mapped_column(sa.Float)
+
+    #: How a therapist tailored this instance (None: the template's texts as they are).
+    tailoring: Mapped[HomeworkTailoring | None] = relationship(  # noqa: F821
+        uselist=False, viewonly=True, lazy="select")
 
     __table_args__ = (
         sa.UniqueConstraint("participant_id", "slot_key"),

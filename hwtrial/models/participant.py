@@ -25,7 +25,7 @@ class Participant(Model):
     #: Cluster (e.g. therapist) the participant belongs to, if any.
     cluster_key: Mapped[str | None] = mapped_column(sa.String(200))
     #: The therapist account that may see this participant's homework.
-    therapist_id: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_user.id"))
+    therapist_id: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_user.id"), index=True)
     locale: Mapped[str | None] = mapped_column(sa.String(20))
     #: Where email reminders go; a direct identifier, given at enrolment (NULL: no email).
     email: Mapped[str | None] = mapped_column(sa.String(254))

@@ -69,7 +69,7 @@ class _WithoutSelfReview:
     who saw it would know the arm. A therapist's own review is shown: any arm may have one.
     """
 
-    self_review = reviewer_role = reviewed_at = None
+    self_review = reviewer_role = reviewed_at = reviewed_by = None
 
     def __init__(self, instance):
         self._instance = instance
@@ -85,7 +85,9 @@ class _WithoutSelfReview:
 
 def homework_for(principal: Principal, study: Study, instance):
     """``instance`` as this caller may see it (see :class:`_WithoutSelfReview`)."""
-    if instance.reviewer_role != "client" or can_see_arms(principal, study):
+    # A client-led review that staff recorded (reviewed_by set) can happen in any arm; only
+    # the client's own self-review on the participant pages (reviewed_by None) tells the arm.
+    if instance.reviewer_role != "client" or instance.reviewed_by is not None or can_see_arms(principal, study):
         return instance
     return _WithoutSelfReview(instance)
 

@@ -9,17 +9,17 @@ from ``now`` wherever an instance is read (:func:`refresh_state`) and in bulk by
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..auth.principal import Principal
 from ..errors import ServiceError
 from ..homework import derive_metrics, validate_submission
+from ..homework.tailoring import ADHOC_TEMPLATE, adhoc_template
 from ..models import Event, HomeworkInstance, Participant, Study, utcnow
 from ..scheduling import plan_instances
 from . import audit
@@ -45,6 +45,8 @@ def template_spec(definition: Mapping[str, Any], key: str) -> dict[str, Any]:
     for template in definition["homework"]["templates"]:
         if template["key"] == key:
             return template
+    if key == ADHOC_TEMPLATE:  # therapist-written work (texts in its HomeworkTailoring row)
+        return adhoc_template(definition.get("default_locale") or "en")
     raise ServiceError(422, f"no homework template {key!r}", {"template": [f"unknown template {key!r}"]})
 
 
@@ -194,38 +196,6 @@ def client_of(session: Session, principal: Principal, study: Study, participant_
     return participant
 
 
-def assign_adhoc(session: Session, principal: Principal, study: Study, participant_id: int, *,
-                 template: str | None, due_at: datetime | None, expire_at: datetime | None = None,
-                 now: datetime | None = None) -> HomeworkInstance:
-    """A therapist sets extra homework for their own client (open at once)."""
-    now = now or utcnow()
-    participant = client_of(session, principal, study, participant_id)
-    missing = {k: ["required"] for k, v in (("template", template), ("due_at", due_at)) if v is None}
-    if missing:
-        raise ServiceError(422, "template and due_at are required", missing)
-    if participant.status != "active":
-        raise ServiceError(409, "the participant has withdrawn")
-    template_spec(study.definition, template)
-    expire_at = expire_at or due_at + timedelta(hours=24)
-    errors = {}
-    if due_at <= now:
-        errors["due_at"] = ["must be in the future"]
-    if expire_at < due_at:
-        errors["expire_at"] = ["must not be before due_at"]
-    if errors:
-        raise ServiceError(422, "invalid homework times", errors)
-    instance = HomeworkInstance(
-        study_id=study.id, participant_id=participant.id, template_key=template,
-        slot_key=f"adhoc#{uuid.uuid4().hex}", origin="adhoc", assigned_by=principal.user.id,
-        state="scheduled", open_at=now, scheduled_at=now, due_at=due_at, expire_at=expire_at)
-    session.add(instance)
-    session.flush()
-    audit.record(session, actor=principal.actor, action="homework.assign", target=f"homework:{instance.id}",
-                 study_key=study.key, after={"participant": participant.id, "template": template,
-                                             "due_at": due_at.isoformat()})
-    return instance
-
-
 def list_homework(session: Session, principal: Principal, study: Study,
                   participant_id: int | None = None) -> list[HomeworkInstance]:
     """Instances the caller may see: a therapist's own clients', or everyone's for coordinators."""
@@ -236,8 +206,8 @@ def list_homework(session: Session, principal: Principal, study: Study,
     if principal.role == "therapist":
         query = query.join(Participant, Participant.id == HomeworkInstance.participant_id).where(
             Participant.therapist_id == principal.user.id)
-    return list(session.scalars(query.order_by(HomeworkInstance.participant_id,
-                                               HomeworkInstance.scheduled_at)))
+    return list(session.scalars(query.options(selectinload(HomeworkInstance.tailoring))
+                                .order_by(HomeworkInstance.participant_id, HomeworkInstance.scheduled_at)))
 
 
 def review_fields(scale: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from ..errors import ServiceError
 from ..homework import pick_locale, resolve_texts, validate_submission
 from ..homework.fields import text_limit
 from ..models import Allocation, ConsentRecord, HomeworkInstance, Participant, Study, StudyVersion
-from . import audit, homework, questionnaires
+from . import assignment, audit, homework, questionnaires
 from .participant_guard import require_writable
 
 
@@ -196,6 +196,7 @@ def task_view(session: Session, participant: Participant, instance: HomeworkInst
     homework.advance(instance, "opened", now)
     session.flush()
     texts = resolve_texts(template, locale, framing, definition["default_locale"])
+    texts = assignment.tailored_texts(session, instance, texts)  # a therapist's tailoring wins
     return {"fields": template["fields"], "texts": texts, "framing": framing}
 
 

@@ -8,11 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import matplotlib
-import matplotlib.dates as mdates
 import numpy as np
 
-from .core import PALETTE, RC, Plot, empty, new_figure, render
+from .core import PALETTE, Plot, empty, new_figure, render, style
 
 
 def _finite(*values) -> bool:
@@ -35,7 +33,7 @@ def interval_bars(title: str, labels: Sequence[str], estimates: Sequence[float |
     if not drawn:
         return empty(title)
     scale = 100.0 if percent else 1.0
-    with matplotlib.rc_context(RC):
+    with style():
         fig = new_figure()
         ax = fig.add_subplot()
         for i, (_, est, lo, hi) in enumerate(drawn):
@@ -65,17 +63,17 @@ def lines(title: str, series: Mapping[str, Sequence[tuple[date | datetime | floa
     if not series:
         return empty(title)
     scale = 100.0 if percent else 1.0
-    with matplotlib.rc_context(RC):
+    with style():
         fig = new_figure()
         ax = fig.add_subplot()
         for i, (name, points) in enumerate(series.items()):
             xs = [p[0] for p in points]
             ys = [np.nan if p[1] is None else p[1] * scale for p in points]
-            style = {"color": PALETTE[i % len(PALETTE)], "label": name, "linewidth": 1.8}
+            line_style = {"color": PALETTE[i % len(PALETTE)], "label": name, "linewidth": 1.8}
             if step:
-                ax.step(xs, ys, where="post", **style)
+                ax.step(xs, ys, where="post", **line_style)
             else:
-                ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, markersize=3, **style)
+                ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, markersize=3, **line_style)
         if percent:
             ax.set_ylim(0, 100)
         ax.set_ylabel(ylabel)
@@ -87,6 +85,8 @@ def lines(title: str, series: Mapping[str, Sequence[tuple[date | datetime | floa
             xs = [p[0] for points in series.values() for p in points]
             if min(xs) == max(xs):  # one day only: give the date axis a range (else a warning)
                 ax.set_xlim(min(xs) - timedelta(days=1), max(xs) + timedelta(days=1))
+            import matplotlib.dates as mdates
+
             locator = mdates.AutoDateLocator(maxticks=7)
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -112,7 +112,7 @@ def grouped_bars(title: str, groups: Sequence[str], series: Mapping[str, Sequenc
     if not groups or not series or not any(any(v for v in vals) for vals in series.values()):
         return empty(title)
     width = 0.8 / len(series)
-    with matplotlib.rc_context(RC):
+    with style():
         fig = new_figure()
         ax = fig.add_subplot()
         for i, (name, values) in enumerate(series.items()):
@@ -139,7 +139,7 @@ def histograms(title: str, samples: Mapping[str, Sequence[float]], *, xlabel: st
     everything = np.concatenate(list(samples.values()))
     low, high = float(everything.min()), float(everything.max())
     edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
-    with matplotlib.rc_context(RC):
+    with style():
         fig = new_figure()
         ax = fig.add_subplot()
         for i, (name, values) in enumerate(samples.items()):
@@ -169,7 +169,7 @@ def forest(title: str, rows: Sequence[ForestRow], *, xlabel: str, null: float = 
     estimable in the text alternative and drawn as a label only."""
     if not any(_finite(r.estimate, r.lower, r.upper) for r in rows):
         return empty(title, "No effect is estimable yet.")
-    with matplotlib.rc_context(RC):
+    with style():
         longest = max(len(r.label) for r in rows)
         fig = new_figure(height=max(1.8, 1.2 + 0.42 * len(rows)), left=min(2.6, 0.3 + 0.075 * longest))
         ax = fig.add_subplot()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import io
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import matplotlib
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Text stays text (smaller, crisp, readable by tools); a fixed salt keeps the SVG's ids, and so
 # the report's bytes, the same for the same data.
@@ -34,9 +36,22 @@ class Plot:
         return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
 
 
+@contextmanager
+def style():
+    """matplotlib with hwtrial's settings. Imported here, not at module import: the app (and every
+    gunicorn worker) starts without it, and a fresh machine builds matplotlib's font cache on the
+    first plot rather than while a server is starting."""
+    import matplotlib
+
+    with matplotlib.rc_context(RC):
+        yield
+
+
 def new_figure(width: float = WIDTH, height: float = HEIGHT, left: float = 0.75) -> Figure:
     """A figure with fixed margins in inches (constrained layout would double the drawing time;
     ``left`` makes room for long category labels)."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=96)
     fig.subplots_adjust(left=left / width, right=1 - 0.2 / width, top=1 - 0.45 / height,
                         bottom=min(0.45, 0.75 / height))
@@ -45,7 +60,7 @@ def new_figure(width: float = WIDTH, height: float = HEIGHT, left: float = 0.75)
 
 def render(fig: Figure, title: str, alt: str, has_data: bool = True) -> Plot:
     buffer = io.StringIO()
-    with matplotlib.rc_context(RC):
+    with style():
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Title": title, "Description": alt})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG may be inlined in HTML
@@ -55,7 +70,7 @@ def render(fig: Figure, title: str, alt: str, has_data: bool = True) -> Plot:
 
 def empty(title: str, message: str = "No data yet.") -> Plot:
     """A plot without data: the title and the message, drawn (so the layout holds) and as text."""
-    with matplotlib.rc_context(RC):
+    with style():
         fig = new_figure(height=1.6)
         ax = fig.add_subplot()
         ax.set_axis_off()

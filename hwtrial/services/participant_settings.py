@@ -9,7 +9,7 @@ reminder planner's own functions, :mod:`hwtrial.reminders.queueing`). Both chang
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -101,8 +101,12 @@ def replan_reminders(session: Session, participant: Participant, study: Study,
     """Queue the participant's reminders at their new times and cancel the stale pending ones.
 
     The same steps as one participant of :func:`hwtrial.reminders.queueing.queue_reminders`,
-    so the next worker pass finds nothing left to change.
+    so the next worker pass finds nothing left to change; the plan reaches as far as the
+    latest reminder already queued, so none at an old-zone time is left pending.
     """
+    import sqlalchemy as sa
+
+    from ..models import OutboxMessage
     from ..reminders import queueing
 
     policies = queueing.reminder_policies(definition)
@@ -111,7 +115,10 @@ def replan_reminders(session: Session, participant: Participant, study: Study,
     if policy is None or study.status != "active":
         return {"reminders_queued": 0, "reminders_cancelled": 0}
     webhook_url = ((definition.get("notifications") or {}).get("webhook") or {}).get("url")
-    end = now + queueing.HORIZON
+    latest = session.scalar(sa.select(sa.func.max(OutboxMessage.due_at)).where(
+        OutboxMessage.participant_id == participant.id, OutboxMessage.status == "pending",
+        OutboxMessage.dedupe_key.like("reminder:%")))
+    end = max(now + queueing.HORIZON, latest + timedelta(minutes=1) if latest is not None else now)
     windows = queueing.task_windows(session, [participant.id], now).get(participant.id, [])
     plan = queueing.participant_plan(policy, participant, windows, now, end, webhook_url)
     return {"reminders_queued": queueing.insert_new(session, list(plan.values())),

@@ -35,7 +35,7 @@ from .csrf import check_csrf
 from .headers import secure_cookies
 from .participant_i18n import (
     ERROR_TITLES,
-    _,
+    SHOW_IN,
     field_message,
     format_day,
     format_when,
@@ -56,8 +56,6 @@ LANG_CHOICE_COOKIE = "hwtrial_lang_choice"
 START_ENDPOINT = "hwtrial_auth.participant_start"
 #: Languages of hwtrial's own catalogs, for pages that know no study.
 CATALOG_LOCALES = ("en", "es")
-#: The switcher's button for the browser's language, written in that language.
-SHOW_IN = _("Show this page in %(language)s")
 
 
 @dataclass(frozen=True)
@@ -153,7 +151,8 @@ def _start_page():
     if page is None:
         locale = asked if asked in CATALOG_LOCALES else pick_locale(None, accept_languages(), CATALOG_LOCALES, "en")
         return {**i18n_values(locale), "start": None}
-    return {**i18n_values(page.locale), "start": page}
+    browser = flow.browser_locale(page.definition, accept_languages())
+    return {**i18n_values(page.locale), "start": page, "start_suggested": browser if browser != page.locale else None}
 
 
 @bp.after_app_request

@@ -108,6 +108,10 @@ def field_message(message: str, gettext) -> str:
     return message
 
 
+#: The language switcher's button for the browser's language, written in that language
+#: (web/participant.py is not extracted: babel.cfg's ``participant*`` needs a suffix).
+SHOW_IN = _("Show this page in %(language)s")
+
 #: Page titles of refused requests, by status (the service's English message is not shown).
 ERROR_TITLES = {
     400: _("The form expired. Please go back, reload the page and try again."),

@@ -17,8 +17,8 @@
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
   }
   var zone = browserTimeZone();
-  if (zone) {
-    document.cookie = "hwtrial_browser_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+  if (zone && /^[A-Za-z0-9_\/+\-]{1,64}$/.test(zone)) {  // IANA names are cookie-safe as they are
+    document.cookie = "hwtrial_browser_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
     Array.prototype.forEach.call(document.querySelectorAll("input[data-browser-timezone]"), function (input) {
       input.value = zone;
     });

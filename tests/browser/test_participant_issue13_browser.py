@@ -180,6 +180,10 @@ def test_withdrawn_participant_pages(app, server, browser, load_study, enrol, sh
     page.goto(server + start)
     consent_and_baseline(page, words["agree"])
     task_url = page.locator("#today a").first.get_attribute("href")
+    page.goto(server + "/p/leave")
+    check_page(page, f"{lang}-19-leave")
+    page.goto(server + "/p/tasks/999999")  # not theirs: the plain error page
+    check_page(page, f"{lang}-19-error")
     with app.app_context():
         session = db(app)
         participant = session.get(Participant, pid)

@@ -162,8 +162,10 @@ def home(session: Session, participant: Participant, now: datetime, locale: str 
          arm_key: str | None = None) -> participant_home.Home:
     """The home page's rows (see :func:`hwtrial.services.participant_home.home`)."""
     definition = definition_of(session, study_of(session, participant))
-    features = (homework.features_of(definition, arm_key) if arm_key is not None
-                else homework.arm_features(definition, participant))
+    features = {}
+    if definition.get("arms"):  # a bare definition (no arms) names its tasks in the default framing
+        features = (homework.features_of(definition, arm_key) if arm_key is not None
+                    else homework.arm_features(definition, participant))
     return participant_home.home(session, participant, definition, now,
                                  locale or participant.locale or definition["default_locale"],
                                  features.get("framing") or "default")

@@ -105,9 +105,9 @@ def home(session: Session, participant: Participant, definition: Mapping[str, An
             upcoming.append(row_of(row))
     session.flush()
     due_count = sum(1 for r in rows if r.due_at <= now or r.state == "submitted")
-    default = definition["default_locale"]
+    default = definition.get("default_locale") or "en"
     titles = {i["key"]: localised(i.get("title"), locale, default) or i["key"].upper()
-              for i in definition.get("questionnaires", {}).get("instruments", [])}
+              for i in (definition.get("questionnaires") or {}).get("instruments") or []}
     due_q = [QuestionnaireRow(q, titles.get(q.instrument, q.instrument.upper()))
              for q in questionnaires.due(session, participant, definition, now)]
     done.sort(key=lambda r: r.instance.submitted_at or now, reverse=True)

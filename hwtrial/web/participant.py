@@ -158,8 +158,10 @@ def _start_page():
 @bp.after_app_request
 def _carry_start_choice(response):
     """A language picked on the start page is kept across the sign-in (see :func:`_store_start_choice`)."""
-    chosen = request.form.get("lang", "") if request.method == "POST" else ""
-    if request.endpoint == START_ENDPOINT and response.status_code == 302 and 0 < len(chosen) <= 20:
+    if request.endpoint != START_ENDPOINT or request.method != "POST" or response.status_code != 302:
+        return response  # (reading another request's form could raise, e.g. one too large)
+    chosen = request.form.get("lang", "")
+    if 0 < len(chosen) <= 20:
         response.set_cookie(LANG_CHOICE_COOKIE, chosen, max_age=600, httponly=True, samesite="Lax",
                             path=url_for("hwtrial_participant.home"),
                             secure=secure_cookies())

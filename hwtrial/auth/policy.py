@@ -47,6 +47,11 @@ POLICY: dict[str, frozenset[str]] = {
     "hwtrial_participant.done": PARTICIPANT,
     "hwtrial_participant.leave": PARTICIPANT,
     "hwtrial_participant.reminders": PARTICIPANT,
+    # the participant's own: support after a safety item, a submitted entry, language, time zone
+    "hwtrial_participant.support": PARTICIPANT,
+    "hwtrial_participant.entry": PARTICIPANT,
+    "hwtrial_participant.language": PARTICIPANT,
+    "hwtrial_participant.preferences": PARTICIPANT,
     # studies API
     "hwtrial_studies.StudyList": frozenset({"admin", "coordinator", "therapist", "statistician"}),
     "hwtrial_studies.StudyList POST": COORDINATION,

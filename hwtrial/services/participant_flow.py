@@ -19,20 +19,8 @@ from ..errors import ServiceError
 from ..homework import pick_locale, resolve_texts, validate_submission
 from ..homework.fields import text_limit
 from ..models import Allocation, ConsentRecord, HomeworkInstance, Participant, Study, StudyVersion
-from . import assignment, audit, homework, questionnaires
+from . import assignment, audit, homework, participant_home, participant_settings, questionnaires
 from .participant_guard import require_writable
-
-
-@dataclass(frozen=True)
-class Home:
-    """What the home page shows."""
-
-    today: list[HomeworkInstance]
-    upcoming: list[HomeworkInstance]
-    done: int
-    total: int
-    questionnaires: list[questionnaires.DueQuestionnaire]
-
 
 #: Definitions by (study id, version, seed): a version is immutable once participants exist
 #: (enrolment needs an active study; amending an active study adds a version).
@@ -64,9 +52,23 @@ def locale_for(participant: Participant, definition: Mapping[str, Any], accept: 
     return pick_locale(participant.locale, accept, definition.get("locales") or [default], default)
 
 
+def browser_locale(definition: Mapping[str, Any], accept: Sequence[str]) -> str | None:
+    """The study locale the browser asks for (``Accept-Language``), or None when none matches."""
+    default = definition.get("default_locale") or "en"
+    return pick_locale(None, accept, definition.get("locales") or [default], "") or None
+
+
 def consent_text(definition: Mapping[str, Any], locale: str) -> str:
     texts = definition["consent"]["text"]
     return texts.get(locale) or texts[definition["default_locale"]]
+
+
+def questionnaire_position(definition: Mapping[str, Any], timepoint: str, instrument: str) -> tuple[int, int]:
+    """``(n, of)``: the instrument's place among its timepoint's ("1 of 2"); ``(1, 1)`` if unknown."""
+    for tp in (definition.get("questionnaires") or {}).get("timepoints") or []:
+        if tp["key"] == timepoint and instrument in tp["instruments"]:
+            return tp["instruments"].index(instrument) + 1, len(tp["instruments"])
+    return 1, 1
 
 
 def has_consented(session: Session, participant: Participant, definition: Mapping[str, Any]) -> bool:
@@ -119,8 +121,13 @@ def page_context(session: Session, participant: Participant,
     return PageContext(study, definition, consented, arm_key)
 
 
-def give_consent(session: Session, participant: Participant, locale: str, now: datetime) -> ConsentRecord:
-    """Store consent to the current version, with the SHA-256 of the exact text shown."""
+def give_consent(session: Session, participant: Participant, locale: str, now: datetime,
+                 browser_timezone: str | None = None) -> ConsentRecord:
+    """Store consent to the current version, with the SHA-256 of the exact text shown.
+
+    ``browser_timezone`` (sent with the form by participant.js) becomes the participant's
+    time zone when enrolment set none, and their homework and reminders are re-planned.
+    """
     study = study_of(session, participant)
     definition = definition_of(session, study)
     require_writable(session, participant, definition, consent=False)
@@ -133,6 +140,7 @@ def give_consent(session: Session, participant: Participant, locale: str, now: d
     audit.record(session, actor=f"participant:{participant.id}", action="participant.consent",
                  target=f"participant:{participant.id}", study_key=study.key,
                  after={"version": record.version, "text_sha256": record.text_sha256})
+    participant_settings.adopt_browser_timezone(session, participant, study, definition, browser_timezone, now)
     return record
 
 
@@ -150,24 +158,17 @@ def next_step(session: Session, participant: Participant, now: datetime) -> str 
     return "home"
 
 
-def home(session: Session, participant: Participant, now: datetime) -> Home:
-    """Open homework (shown now, so delivered), upcoming homework and progress."""
-    rows = list(session.scalars(sa.select(HomeworkInstance).where(
-        HomeworkInstance.participant_id == participant.id).order_by(HomeworkInstance.scheduled_at)))
-    today, upcoming = [], []
-    for row in rows:
-        state = homework.refresh_state(row, now)
-        if state in homework.FINAL:
-            continue
-        if row.open_at <= now:
-            homework.advance(row, "delivered", now)
-            today.append(row)
-        elif len(upcoming) < 5:
-            upcoming.append(row)
-    session.flush()
+def home(session: Session, participant: Participant, now: datetime, locale: str | None = None,
+         arm_key: str | None = None) -> participant_home.Home:
+    """The home page's rows (see :func:`hwtrial.services.participant_home.home`)."""
     definition = definition_of(session, study_of(session, participant))
-    return Home(today=today, upcoming=upcoming, done=sum(r.state == "submitted" for r in rows),
-                total=len(rows), questionnaires=questionnaires.due(session, participant, definition, now))
+    features = {}
+    if definition.get("arms"):  # a bare definition (no arms) names its tasks in the default framing
+        features = (homework.features_of(definition, arm_key) if arm_key is not None
+                    else homework.arm_features(definition, participant))
+    return participant_home.home(session, participant, definition, now,
+                                 locale or participant.locale or definition["default_locale"],
+                                 features.get("framing") or "default")
 
 
 def own_instance(session: Session, participant: Participant, instance_id: int, now: datetime,
@@ -198,6 +199,20 @@ def task_view(session: Session, participant: Participant, instance: HomeworkInst
     texts = resolve_texts(template, locale, framing, definition["default_locale"])
     texts = assignment.tailored_texts(session, instance, texts)  # a therapist's tailoring wins
     return {"fields": template["fields"], "texts": texts, "framing": framing}
+
+
+def entry_view(session: Session, participant: Participant, instance: HomeworkInstance,
+               locale: str, arm_key: str | None = None) -> dict[str, Any]:
+    """A submitted homework as the participant wrote it: labels and their own answers (read only)."""
+    definition = definition_of(session, study_of(session, participant))
+    template = homework.template_spec(definition, instance.template_key)
+    features = (homework.features_of(definition, arm_key) if arm_key is not None
+                else homework.arm_features(definition, participant))
+    texts = resolve_texts(template, locale, features.get("framing") or "default", definition["default_locale"])
+    answers = instance.submission or {}
+    rows = [{"key": f["key"], "label": texts["fields"][f["key"]]["label"], "value": answers.get(f["key"]),
+             "type": f["type"]} for f in template["fields"]]
+    return {"title": texts["title"], "rows": rows, "self_review": instance.self_review or {}}
 
 
 def save_draft(session: Session, participant: Participant, instance: HomeworkInstance,

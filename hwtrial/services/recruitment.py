@@ -111,12 +111,16 @@ def check_entry(study: Study, args: Mapping[str, str]) -> dict:
 
 
 def prolific_enter(session: Session, study: Study, args: Mapping[str, str],
-                   current: Participant | None = None) -> Participant:
+                   current: Participant | None = None, locale: str | None = None) -> Participant:
     """Enrol a new Prolific participant, or let an enrolled one back in with proof; 403 otherwise.
 
-    ``current`` is the participant this browser is already signed in as, if any.
+    ``current`` is the participant this browser is already signed in as, if any. ``locale``
+    (negotiated from the browser by the page) is stored for a new participant, so the consent
+    text is in the language they read, not silently in the study default.
     """
     data = check_entry(study, args)
+    if locale:
+        data["locale"] = locale
     existing = find_participant(session, study, data["external_id"])
     if existing is None:
         try:
@@ -144,10 +148,18 @@ def _may_reenter(participant: Participant, session_id: str, current: Participant
 
 def completion_url(study: Study) -> str:
     """Where a finished participant goes: the configured URL, with ``cc=<code>`` if given."""
+    url = completion_url_or_none(study)
+    if url is None:
+        raise ServiceError(404, "this study has no completion URL")
+    return url
+
+
+def completion_url_or_none(study: Study) -> str | None:
+    """:func:`completion_url`, or None when the study has none (its own thank-you page is shown)."""
     own = _prolific(study)
     url, code = own.get("completion_url"), own.get("completion_code")
     if not url:
-        raise ServiceError(404, "this study has no completion URL")
+        return None
     if code and "cc=" not in (urlsplit(url).query or ""):
         url += ("&" if "?" in url else "?") + urlencode({"cc": code})
     return url

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from .checks_content import check_analysis, check_homework, check_locales, check_questionnaires
+from .checks_content import (
+    check_analysis,
+    check_homework,
+    check_locales,
+    check_questionnaires,
+    check_support,
+)
 from .checks_design import (
     check_allocation,
     check_balancing,
@@ -14,7 +20,7 @@ from .checks_features import check_features, check_framing
 
 CHECKS = (check_locales, check_design, check_strata, check_features, check_framing,
           check_allocation, check_blocks, check_balancing,
-          check_homework, check_questionnaires, check_analysis)
+          check_homework, check_questionnaires, check_analysis, check_support)
 
 
 def cross_check(d: dict) -> list[tuple]:

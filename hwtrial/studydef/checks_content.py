@@ -147,3 +147,32 @@ def _check_outcome(outcome: dict, path: tuple, d: dict) -> list[tuple]:
             problems.append(((*path, "covariates", i),
                              f"{cov!r} is not a stratification or cluster covariate"))
     return problems
+
+
+def check_support(d: dict) -> list[tuple]:
+    """Crisis contacts in every locale when a questionnaire has a safety rule; texts in study locales.
+
+    A participant who endorses a safety item is shown these contacts at once (see
+    :mod:`hwtrial.services.safety_message`), so a study cannot alert on an item without them.
+    """
+    support = d.get("support") or {}
+    problems = []
+    for name in ("contact", "crisis_contacts", "message"):
+        for locale in support.get(name) or {}:
+            if locale not in d["locales"]:
+                problems.append((("support", name, locale), f"{locale!r} is not in locales"))
+    rules = [(inst["key"], inst["safety"]) for inst in d["questionnaires"]["instruments"] if inst.get("safety")]
+    if not rules:
+        return problems
+    key, rule = rules[0]
+    contacts = support.get("crisis_contacts") or {}
+    missing = [locale for locale in d["locales"] if not contacts.get(locale)]
+    if missing and not contacts:
+        problems.append((("support", "crisis_contacts"),
+                         f"required: questionnaire {key!r} has a safety rule ({rule['item']} >= "
+                         f"{rule['threshold']}), so participants who endorse it must be shown crisis "
+                         f"contacts; give them for every locale ({', '.join(d['locales'])})"))
+    else:
+        problems += [(("support", "crisis_contacts"), f"no crisis contacts for locale {locale!r} "
+                      f"(questionnaire {key!r} has a safety rule)") for locale in missing]
+    return problems

@@ -12,7 +12,8 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_datetime, format_time, get_datetime_format, get_timezone_location
 from babel.support import NullTranslations, Translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
@@ -29,11 +30,46 @@ def _(text: str, **values) -> str:
     return text % values if values else text
 
 
-def format_when(when: datetime, tz: str, locale: str) -> str:
-    """A participant-local, localised day and time, e.g. "Tuesday 3 March, 19:00"."""
+@lru_cache(maxsize=32)
+def _day_pattern(locale: str) -> str:
+    """The locale's full date pattern without the year ("EEEE, d 'de' MMMM" in Spanish)."""
+    full = Locale.parse(locale).date_formats["full"].pattern
+    return re.sub(r"[,\s]*('[^']*'\s*)?y+[.]?", "", full).strip()
+
+
+def format_day(when: datetime, tz: str, locale: str) -> str:
+    """A participant-local, localised day, e.g. "Thursday, December 3", "jueves, 3 de diciembre"."""
     from zoneinfo import ZoneInfo
 
-    return format_datetime(when, "EEEE d MMMM, HH:mm", tzinfo=ZoneInfo(tz), locale=locale.replace("-", "_"))
+    locale = locale.replace("-", "_")
+    return format_datetime(when, _day_pattern(locale), tzinfo=ZoneInfo(tz), locale=locale)
+
+
+def format_when(when: datetime, tz: str, locale: str, *, show_zone: bool = False) -> str:
+    """A participant-local, localised day and time in the locale's own order and clock.
+
+    ``show_zone`` adds the zone's name ("hora de España (Madrid)"): the participant's
+    browser is elsewhere, so "19:00" alone would be read in the wrong zone.
+    """
+    from zoneinfo import ZoneInfo
+
+    locale = locale.replace("-", "_")
+    zone = ZoneInfo(tz)
+    text = get_datetime_format("medium", locale=locale).replace("'", "").format(
+        format_time(when, "short", tzinfo=zone, locale=locale), format_day(when, tz, locale))
+    return f"{text} ({get_timezone_location(zone, locale=locale)})" if show_zone else text
+
+
+def zone_name(tz: str, locale: str) -> str:
+    """A time zone as the participant reads it, e.g. "hora de España (Madrid)"."""
+    from zoneinfo import ZoneInfo
+
+    return get_timezone_location(ZoneInfo(tz), locale=locale.replace("-", "_"))
+
+
+def language_name(locale: str) -> str:
+    """A language in its own words ("español"), for the language switcher."""
+    return Locale.parse(locale.replace("-", "_")).get_display_name(locale.replace("-", "_")) or locale
 
 
 def _num(text: str) -> str:
@@ -71,6 +107,10 @@ def field_message(message: str, gettext) -> str:
             return gettext(text) % values if values else gettext(text)
     return message
 
+
+#: The language switcher's button for the browser's language, written in that language
+#: (web/participant.py is not extracted: babel.cfg's ``participant*`` needs a suffix).
+SHOW_IN = _("Show this page in %(language)s")
 
 #: Page titles of refused requests, by status (the service's English message is not shown).
 ERROR_TITLES = {

@@ -1,14 +1,12 @@
 """Real Chromium against a real server: link → consent → baseline → thought record (framed) →
 reload restores the autosaved draft → submit → self-review → done; and the Spanish pages.
 
-Screenshots go to ``tests/artifacts/`` (gitignored).
+Screenshots go to ``tests/artifacts/`` (gitignored; see conftest.py).
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,41 +15,12 @@ from hwtrial.models import Event, HomeworkInstance, Participant
 from hwtrial.services.sessions import participant_link_token
 
 from ..homework.conftest import db
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from .conftest import CHROMIUM, shot
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
 ]
-
-
-@pytest.fixture
-def server(app):
-    """The app under test served by werkzeug in a thread; yields the base URL."""
-    from werkzeug.serving import make_server
-
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 def link(app, pid: int) -> str:
@@ -60,23 +29,19 @@ def link(app, pid: int) -> str:
     return f"/p/start?token={token}"
 
 
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 def sign_in_and_consent(page, base: str, start: str, agree_label: str) -> None:
     page.goto(base + start)
-    page.get_by_role("button").click()
+    page.locator("main form button[type=submit]").click()
     page.wait_for_url("**/p/consent")
     page.get_by_label(agree_label).check()
-    page.locator("form button[type=submit]").click()
+    page.locator("main form button[type=submit]").click()
 
 
 def answer_questionnaire(page) -> None:
     page.wait_for_url("**/p/questionnaires/**")
     for fieldset in page.locator("fieldset").all():
         fieldset.locator("input[type=radio]").first.check()
-    page.locator("form button[type=submit]").click()
+    page.locator("main form button[type=submit]").click()
 
 
 def test_thought_record_journey(app, server, browser, load_test_study, enrol, shift_past):
@@ -106,7 +71,7 @@ def test_thought_record_journey(app, server, browser, load_test_study, enrol, sh
     shot(page, "03-self-review")
     assert "What did you learn from this record?" in page.content()
     page.get_by_label("What did you learn?", exact=True).fill("Checking the evidence takes the sting out of it.")
-    page.locator("#f-usefulness input[value='7']").check()
+    page.get_by_label("How useful was this task? (0 = not at all, 10 = very)").fill("7")
     page.get_by_role("button", name="Save my answers").click()
     page.wait_for_url("**/done")
     shot(page, "04-done")
@@ -134,7 +99,8 @@ def test_spanish_pages_render(app, server, browser, load_test_study, enrol, shif
     answer_questionnaire(page)
     page.wait_for_url("**/p/")
     assert page.locator("html").get_attribute("lang") == "es"
-    assert "Sus tareas" in page.locator("h1").inner_text()
+    assert "Thought-record framing (test study)" in page.locator("h1").inner_text()
+    assert "Por hacer ahora" in page.locator("main").inner_text()
     page.locator("main ul a").first.click()
     page.get_by_role("button", name="Guardar registro").click()  # empty: every required field named
     assert "Algunas respuestas necesitan atención" in page.content()

@@ -186,7 +186,8 @@ def test_late_submission_is_flagged(load_study, enrol, sign_in, shift_past, inst
 def test_spanish_pages(load_study, enrol, sign_in, shift_past, instances):
     pid, client = started(load_study, enrol, sign_in, shift_past, locale="es")
     home = client.get("/p/").get_data(as_text=True)
-    assert "Sus tareas" in home and 'lang="es"' in home and "Dejar el estudio" in home
+    assert "Por hacer ahora" in home and 'lang="es"' in home and "Dejar el estudio" in home
+    assert "Registro de pensamientos" in home  # the task's own (localised) name, not its key
     iid = first_open(instances, pid)
     task = client.get(f"/p/tasks/{iid}").get_data(as_text=True)
     assert "Registro de pensamientos" in task and "Guardar borrador" in task
@@ -247,11 +248,15 @@ def test_withdrawal_revokes_sessions_and_links(app, client, load_study, enrol, s
     coord = bearer(make_user("coordinator")[1])
     url = f"/api/v1/studies/reminder-rct/participants/{pid}/withdraw"
     assert client.post(url, json={"reason": "asked to", "data_use_withdrawn": True}, headers=coord).status_code == 200
-    assert browser.post(f"/p/tasks/{iid}", data=form).status_code == 401
-    assert browser.post(f"/p/tasks/{iid}/draft", data=form).status_code == 401
+    # The revoked session stores nothing; its task links answer with the farewell page (410).
+    refused = browser.post(f"/p/tasks/{iid}", data=form)
+    assert refused.status_code == 410 and "You have left the study" in refused.get_data(as_text=True)
+    assert browser.post(f"/p/tasks/{iid}/draft", data=form).status_code == 410
     fresh = app.test_client()
-    page = fresh.get(f"/p/start?token={token}")
-    assert fresh.post("/p/start", data={"token": token, "csrf_token": csrf_from_page(page)}).status_code == 403
+    page = fresh.get(f"/p/start?token={token}")  # the old link: the farewell page, no Continue button
+    assert "You have left the study" in page.get_data(as_text=True) and 'name="token"' not in page.get_data(as_text=True)
+    other = fresh.get("/p/start?token=not-a-link")  # a form with this browser's CSRF token
+    assert fresh.post("/p/start", data={"token": token, "csrf_token": csrf_from_page(other)}).status_code == 403
     assert next(r for r in instances(pid) if r["id"] == iid)["state"] == "expired"
     with app.app_context():
         assert db(app).get(Participant, pid).link_generation == 1

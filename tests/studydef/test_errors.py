@@ -132,7 +132,7 @@ def test_expiry_before_due(problems_of, study_text):
 QUESTIONNAIRES = """\
     questionnaires:
       instruments:
-        - {key: phq9, builtin: phq9}
+        - {key: phq9, builtin: phq9, safety: null}   # no safety rule: no crisis contacts needed
       timepoints:
         - key: baseline
           day: 0

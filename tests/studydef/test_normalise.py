@@ -195,7 +195,8 @@ def test_builtin_instruments(study_text):
         "questionnaires:\n  instruments:\n    - {key: phq9, builtin: phq9}\n"
         "    - {key: gad7, builtin: gad7, safety: {item: gad7_1, threshold: 3}}\n"
         "    - {key: p2, builtin: phq9, safety: null, bands: [{max: 9, label: low},"
-        " {max: 27, label: high}]}\n"))
+        " {max: 27, label: high}]}\n"
+        "support:\n  crisis_contacts:\n    en: [{name: Helpline, phone: '116 123'}]\n"))
     phq9, gad7, p2 = defn.questionnaires["instruments"]
     assert [b["max"] for b in phq9["scoring"]["bands"]] == [4, 9, 14, 19, 27]
     assert [b["label"] for b in phq9["scoring"]["bands"]] == [

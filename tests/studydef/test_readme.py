@@ -12,6 +12,8 @@ from .conftest import STUDIES
 
 BLOCKS = re.findall(r"```yaml\n(.*?)```", (STUDIES / "README.md").read_text(encoding="utf-8"), re.S)
 HEAD = 'key: readme\ntitle: README example\nconsent: {version: "1", text: {en: "I agree."}}\n'
+#: PHQ-9's safety rule needs crisis contacts (unless the block gives its own support section).
+SUPPORT = "support:\n  crisis_contacts:\n    en: [{name: Helpline, phone: '116 123'}]\n"
 #: What the analysis example refers to.
 CONTEXT = """\
 stratification: [{key: site, levels: [a, b]}, {key: severity, levels: [mild, severe]}]
@@ -36,4 +38,6 @@ def test_readme_example_validates(block):
         text += "allocation: {method: simple}\n"
     if block.startswith("analysis:"):
         text += CONTEXT
+    if "support:" not in block:
+        text += SUPPORT
     assert load_study_text(text, "README.md").key == "readme"

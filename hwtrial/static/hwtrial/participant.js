@@ -4,11 +4,71 @@
  *    an event leaves the queue only when the server acknowledged its id, so events survive
  *    a reload, a closed tab or a lost connection (ids make resending harmless).
  * 2. On the task page, answers are autosaved to the server as a draft while typing.
+ * 3. The browser's time zone goes with the consent form and into a cookie (times are then
+ *    shown with their zone when the participant's differs), and 0-10 / 0-100 ratings become
+ *    range sliders showing their number (without this script they are number boxes).
  */
 (function () {
   "use strict";
   var KEY = "hwtrial.events.v1";
   var MAX_BATCH = 500;
+
+  function browserTimeZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
+  }
+  var zone = browserTimeZone();
+  if (zone && /^[A-Za-z0-9_\/+\-]{1,64}$/.test(zone)) {  // IANA names are cookie-safe as they are
+    document.cookie = "hwtrial_browser_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-browser-timezone]"), function (input) {
+      input.value = zone;
+    });
+  }
+
+  // Ratings: a slider starts "not chosen yet" (a slider always has a value, so an untouched
+  // one would silently answer its midpoint); it is not sent until the participant moves it.
+  function enhanceRating(input) {
+    var output = document.createElement("output");
+    output.setAttribute("for", input.id);
+    output.id = input.id + "-value";
+    output.className = "rating-value";
+    output.setAttribute("aria-hidden", "true");
+    var unsetText = input.getAttribute("data-unset-text") || "-";
+    var unset = input.value === "";
+    input.type = "range";
+    if (unset) {
+      input.value = String(Math.round((Number(input.min) + Number(input.max)) / 2));
+      input.setAttribute("data-unset", "1");
+    }
+    function show() {
+      var isUnset = input.hasAttribute("data-unset");
+      output.textContent = isUnset ? unsetText : input.value;
+      input.setAttribute("aria-valuetext", isUnset ? unsetText : input.value);
+    }
+    input.addEventListener("input", function () { input.removeAttribute("data-unset"); show(); });
+    input.addEventListener("change", function () { input.removeAttribute("data-unset"); show(); });
+    input.parentNode.insertBefore(output, input.nextSibling);
+    show();
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-rating]"), enhanceRating);
+  function dropUnset(data) {
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-unset]"), function (input) {
+      data.delete(input.name);
+    });
+    return data;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("form"), function (f) {
+    f.addEventListener("submit", function () {
+      Array.prototype.forEach.call(f.querySelectorAll("input[data-unset]"), function (input) {
+        input.disabled = true;  // an untouched slider is not an answer
+      });
+    });
+  });
+  window.addEventListener("pageshow", function () {  // back button: the form is usable again
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-unset]"), function (input) {
+      input.disabled = false;
+    });
+  });
+
   var configEl = document.getElementById("hwtrial-config");
   if (!configEl) { return; }
   var config = JSON.parse(configEl.textContent);
@@ -25,6 +85,7 @@
     try { localStorage.setItem(KEY, JSON.stringify(queue)); } catch (e) { /* private mode: best effort */ }
   }
   function record(type, payload) {
+    if (!config.eventsUrl) { return; }
     var event = { id: newId(), type: type, client_time: new Date().toISOString() };
     if (config.instance) { event.instance = config.instance; }
     if (payload) { event.payload = payload; }
@@ -37,6 +98,7 @@
     var queue = load();
     if (!queue.length) { return; }
     var url = queue[0].url;
+    if (!url) { store(queue.slice(1)); return; }
     var batch = queue.filter(function (q) { return q.url === url; }).slice(0, MAX_BATCH);
     sending = true;
     fetch(url, {
@@ -93,7 +155,7 @@
   }
   function saveDraft() {
     timer = null;
-    var data = new FormData(form);
+    var data = dropUnset(new FormData(form));
     data.delete("action");
     return fetch(config.draftUrl, { method: "POST", body: data, credentials: "same-origin",
                                     headers: { "Accept": "application/json" } })
@@ -109,7 +171,7 @@
     window.addEventListener("pagehide", function () {
       if (timer && navigator.sendBeacon) {
         clearTimeout(timer);
-        var data = new FormData(form);
+        var data = dropUnset(new FormData(form));
         data.delete("action");
         navigator.sendBeacon(config.draftUrl, data);
       }

@@ -1,10 +1,10 @@
-"""The root study schema, with consent, analysis and recruitment."""
+"""The root study schema, with consent, analysis, recruitment and support contacts."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..fields import LOCALE_RE, SLUG_RE, Int, Key, LocaleText, Number, OneOf
+from ..fields import LOCALE_RE, SLUG_RE, Int, Key, KeyedDict, LocaleText, Number, OneOf
 from .design import (
     AllocationSchema,
     ArmSchema,
@@ -78,6 +78,34 @@ class NotificationsSchema(Schema):
         keys=Key(SLUG_RE), values=fields.Nested(ReminderTextSchema)), allow_none=True, load_default=None)
 
 
+class CrisisContactSchema(Schema):
+    """One place a participant in crisis can turn to, e.g. a helpline."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    phone = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=40))
+    #: A text-message service, e.g. "Text SHOUT to 85258".
+    sms = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=200))
+    url = fields.Url(allow_none=True, load_default=None, schemes={"https", "http"})
+    #: When it answers, e.g. "24 hours, every day".
+    hours = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def _reachable(self, data, **kwargs):
+        if not any(data.get(k) for k in ("phone", "sms", "url")):
+            raise ValidationError({"name": ["give a phone, sms or url to reach it"]})
+
+
+class SupportSchema(Schema):
+    """Who participants can turn to: the study team, and crisis contacts per locale."""
+
+    #: The study team, e.g. "Mood study team: mood@example.org, 020 7946 0000 (weekdays 9-17)".
+    contact = LocaleText(load_default=dict)
+    crisis_contacts = KeyedDict(keys=Key(LOCALE_RE), load_default=dict, values=fields.List(
+        fields.Nested(CrisisContactSchema), validate=validate.Length(min=1, max=10)))
+    #: Replaces the built-in support message shown after a safety item is endorsed.
+    message = LocaleText(load_default=dict)
+
+
 class StudySchema(Schema):
     format_version = Int(load_default=1, validate=validate.Equal(1, error="only format_version 1 exists"))
     key = Key(SLUG_RE, required=True)
@@ -99,3 +127,4 @@ class StudySchema(Schema):
     analysis = fields.Nested(AnalysisSchema, allow_none=True, load_default=None)
     recruitment = fields.Nested(RecruitmentSchema, allow_none=True, load_default=None)
     notifications = fields.Nested(NotificationsSchema, allow_none=True, load_default=None)
+    support = fields.Nested(SupportSchema, allow_none=True, load_default=None)

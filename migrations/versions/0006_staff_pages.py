@@ -11,14 +11,14 @@ coordinator's lines, not a re-serialisation), and indexes for the pages' aggrega
   condition is textually the query's, as SQLite matches partial-index terms literally).
 
 Revision ID: 0006_staff_pages
-Revises: 0004_outbox_dispatch
+Revises: 0005_delivery_times
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_staff_pages"
-down_revision = "0004_outbox_dispatch"
+down_revision = "0005_delivery_times"
 branch_labels = None
 depends_on = None
 

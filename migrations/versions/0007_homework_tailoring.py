@@ -5,15 +5,15 @@ therapist started from, the changed texts and one change per edited key (a resea
 variable: which adaptations were made, for whom, by whom, when). The caseload lists a
 therapist's clients across studies, so participants get an index on ``therapist_id``.
 
-Revision ID: 0006_homework_tailoring
-Revises: 0004_outbox_dispatch
+Revision ID: 0007_homework_tailoring
+Revises: 0006_staff_pages
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_homework_tailoring"
-down_revision = "0004_outbox_dispatch"
+revision = "0007_homework_tailoring"
+down_revision = "0006_staff_pages"
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,7 @@ from flask import (
     after_this_request,
     current_app,
     g,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -142,7 +143,7 @@ def _inject():
 @bp.app_context_processor
 def _start_page():
     """The link's start page (rendered by web/auth.py): the study's title, the participant's language."""
-    if request.endpoint != START_ENDPOINT:
+    if not has_request_context() or request.endpoint != START_ENDPOINT:  # e.g. `hwtrial report`
         return {}
     config, asked = current_app.config, request.values.get("lang")
     page = participant_entry.from_link(

@@ -96,7 +96,7 @@ def test_coordinator_enrols_hands_over_link_and_withdraws(app, server, browser, 
     phone.get_by_role("button", name="Continue").click()
     phone.wait_for_url("**/p/consent")
     phone.locator("input[type=checkbox]").first.check()
-    phone.locator("form button[type=submit]").click()
+    phone.locator("main form button[type=submit]").click()
     phone.wait_for_url("**/p/questionnaires/**")
     assert "/p/" in phone.url
 
@@ -113,13 +113,12 @@ def test_coordinator_enrols_hands_over_link_and_withdraws(app, server, browser, 
         participant = db(app).scalar(sa.select(Participant).where(Participant.external_id == "clinic-0042"))
         assert participant.status == "withdrawn" and participant.strata == {"site": "south", "severity": "moderate"}
 
-    # the participant's pages now know them no more: their session and link were revoked
+    # the participant's pages now say they left (issue 13's farewell page), on the session and the old link
     phone.reload()
-    assert "open the link from your study invitation again" in phone.content()
-    assert phone.locator("form").count() == 0  # nothing left to answer
+    assert "You have left the study" in phone.content() and "study-contact" in phone.content()
+    assert phone.locator("main form").count() == 0  # nothing left to answer
     phone.goto(link)
-    phone.get_by_role("button", name="Continue").click()
-    assert "this link is revoked" in phone.content()
+    assert "You have left the study" in phone.content()
     phone.screenshot(path=str(ARTIFACTS / "staff-people-04-participant-after-withdrawal-390.png"), full_page=True)
 
     page.goto(f"{server}/staff/studies/{key}/participants")

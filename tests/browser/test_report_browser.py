@@ -8,9 +8,7 @@ lets its one style element apply. Screenshots go to ``tests/artifacts/`` (gitign
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,10 +18,7 @@ from hwtrial.services import sessions
 from tests.report.test_report_html import KEY, PLOTS
 from tests.results.conftest import make_trial  # noqa: F401  (fixture)
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from .conftest import ARTIFACTS, CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -31,28 +26,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def server(app):
-    from werkzeug.serving import make_server
-
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 def staff_cookie(app, make_user, role: str) -> str:

@@ -5,20 +5,14 @@ creates a user and issues a token. Screenshots at 390 px and 1280 px go to ``tes
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
 from hwtrial.models import Participant
 
 from ..homework.conftest import db
+from .conftest import ARTIFACTS, CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 WIDTHS = (390, 1280)
 
 pytestmark = [
@@ -27,28 +21,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def server(app):
-    from werkzeug.serving import make_server
-
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 def shots(page, name: str) -> None:

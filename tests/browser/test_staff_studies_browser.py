@@ -7,17 +7,12 @@ Screenshots go to ``tests/artifacts/`` (gitignored).
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import STUDIES
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from .conftest import ARTIFACTS, CHROMIUM
+
 PASSWORD = "correct horse battery staple"
 GOOD = (STUDIES / "reminder-rct.yaml").read_text().replace("key: reminder-rct", "key: browser-rct")
 BAD = GOOD.replace("block_sizes: [2, 4]", "block_sizes: [2, four]")
@@ -29,28 +24,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def server(app):
-    from werkzeug.serving import make_server
-
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 def shot(page, name: str) -> None:

@@ -4,6 +4,8 @@ values that differ between arms, external ids or sign-in links."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -94,7 +96,8 @@ def _world(app, client, load_study, make_user, bearer, name):
         session.commit()
         template = study.definition["homework"]["templates"][0]["key"]
         values = {"study_key": key, "participant_id": enrolled[0], "instance_id": rows[1].id,
-                  "request_id": request.id, "user_id": statistician_id, "token_id": 1, "alert_id": 1}
+                  "request_id": request.id, "user_id": statistician_id, "token_id": 1, "alert_id": 1,
+                  "table": "participants", "fmt": "csv"}
         definition = study.definition
     bodies = {"hwtrial_homework.ClientHomework": {"template": template,
                                                   "due_at": (now + timedelta(days=2)).isoformat()},
@@ -106,7 +109,13 @@ def _world(app, client, load_study, make_user, bearer, name):
 def _scan(client, answer, revealing, arm_names, external) -> list[str]:
     if answer.is_json:
         return leaks_in_json(answer.get_json(), revealing, external, revealing_keys=arm_names)
-    return leaks_in_text(answer.get_data(as_text=True), revealing, external)
+    data = answer.get_data()
+    if answer.mimetype == "application/zip":  # an export bundle: every file in it
+        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+            return [f"{name}: {leak}" for name in bundle.namelist()
+                    for leak in leaks_in_text(bundle.read(name).decode("utf-8", "replace"), revealing, external)]
+    # Binary answers (Parquet, .sav, .dta) keep their strings as UTF-8 bytes.
+    return leaks_in_text(data.decode("utf-8", "replace"), revealing, external)
 
 
 @pytest.mark.parametrize("name", STUDIES)
@@ -147,5 +156,9 @@ def test_blinded_callers_get_nothing_that_reveals_the_arm(app, client, load_stud
                                    ("hwtrial_homework.HomeworkReview", "POST", "therapist"),
                                    ("hwtrial_staff.study_list", "GET", "statistician"),
                                    ("hwtrial_staff.study_page", "GET", "statistician"),
-                                   ("hwtrial_staff.study_page", "GET", "therapist")):
+                                   ("hwtrial_staff.study_page", "GET", "therapist"),
+                                   ("hwtrial_staff.study_results", "GET", "statistician"),
+                                   ("hwtrial_report.StudyReport", "GET", "statistician"),
+                                   ("hwtrial_exports.TableExport", "GET", "statistician"),
+                                   ("hwtrial_exports.BundleExport", "GET", "statistician")):
         assert answered[(endpoint, method, role)] in (200, 201), (endpoint, method, role)

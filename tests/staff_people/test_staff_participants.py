@@ -217,7 +217,9 @@ def test_withdraw_needs_reason_then_withdraws(app, coordinator, study, enrol, si
         assert participant.status == "withdrawn" and participant.exclude_data
         assert db(app).scalar(sa.select(sa.func.count()).select_from(WebSession).where(
             WebSession.participant_id == pid, WebSession.revoked_at.is_(None))) == 0
-    assert participant_client.get("/p/").status_code == 401
+    # the ended session now reads the farewell page (gone, with the study contact), not a sign-in error
+    left = participant_client.get("/p/")
+    assert left.status_code == 410 and "You have left the study" in left.get_data(as_text=True)
     assert post_form(coordinator, url + "/withdraw", {"reason": "again"}, form_url=url).status_code == 409
 
 
@@ -289,7 +291,8 @@ def test_other_studies_participants_are_not_found(app, coordinator, study, load_
 
 def test_anonymous_and_participants_are_refused(app, study, enrol, sign_in):
     pid = enrol(study)
-    assert app.test_client().get(f"/staff/studies/{study}/participants").status_code == 401
+    signed_out = app.test_client().get(f"/staff/studies/{study}/participants")
+    assert signed_out.status_code == 302 and "/login?next=" in signed_out.headers["Location"]
     assert sign_in(pid).get(f"/staff/studies/{study}/participants/{pid}").status_code == 403
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 
+from ..auth.load import load_study_participant
 from ..models.participant import PARTICIPANT_STATUSES
-from ..services import blinding, enrolment, features, studies, withdrawal
-from .common import Blueprint, ErrorSchema, current_principal, get_session
+from ..services import blinding, enrolment, features, withdrawal
+from .common import Blueprint, ErrorSchema
 from .fields import Id, Instant, Text
 
 blp = Blueprint("hwtrial_participants", __name__, description="Enrolment and participants")
@@ -116,13 +117,7 @@ class EmergencyUnblindOutSchema(ma.Schema):
     arm = ma.fields.String()
 
 
-def _load(study_key, participant_id=None):
-    """Load and authorise: the study (404 outside token scope), then the participant."""
-    session, principal = get_session(), current_principal()
-    study = studies.get_study(session, principal, study_key)
-    if participant_id is None:
-        return session, principal, study
-    return session, principal, study, enrolment.get_participant(session, principal, study, participant_id)
+_load = load_study_participant  # one loader for the API and the pages
 
 
 @blp.route("/<study_key>/participants")

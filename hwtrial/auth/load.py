@@ -115,3 +115,16 @@ def enforce_policy(session: Session) -> None:
     if principal.role == "anonymous":
         raise ServiceError(401, "authentication required")
     raise ServiceError(403, "not allowed for your role")
+
+
+def load_study_participant(study_key: str, participant_id: int | None = None):
+    """Load and authorise for a view (API or page): the study (404 outside the caller's scope),
+    then, when asked, the participant (404 unless the caller may see them)."""
+    from ..extensions import get_session
+    from ..services import enrolment, studies
+
+    session, principal = get_session(), current_principal()
+    study = studies.get_study(session, principal, study_key)
+    if participant_id is None:
+        return session, principal, study
+    return session, principal, study, enrolment.get_participant(session, principal, study, participant_id)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from ...auth.load import current_principal
+from ...auth.load import load_study_participant
 from ...auth.policy import COORDINATION, STAFF, UNBLINDING, register
 from ...errors import ServiceError
-from ...extensions import get_session
-from ...services import blinding, enrolment, studies, withdrawal
+from ...services import blinding, enrolment, withdrawal
 from ...services import participant_overview as overview
 from ..csrf import check_csrf
 from . import bp
@@ -42,13 +41,7 @@ DONE = {"withdrawn": "The participant was withdrawn.",
         "revoked": "Every access link of this participant was revoked and their sessions ended."}
 
 
-def _load(study_key, participant_id=None):
-    """Load and authorise as the API does: the study (404 outside scope), then the participant."""
-    session, principal = get_session(), current_principal()
-    study = studies.get_study(session, principal, study_key)
-    if participant_id is None:
-        return session, principal, study
-    return session, principal, study, enrolment.get_participant(session, principal, study, participant_id)
+_load = load_study_participant  # one loader for the API and the pages
 
 
 @bp.route("/studies/<study_key>/participants")

@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     # Outcomes of a batch are committed together at least this often (a crash resends at
     # most what was sent in this window, with the same Message-ID / Idempotency-Key).
     "HWTRIAL_OUTBOX_RECORD_MS": 50,
+    # Deliveries in flight per worker (each sender thread keeps its own SMTP session and
+    # webhook connections): server round trips overlap instead of idling the worker.
+    "HWTRIAL_DISPATCH_CONCURRENCY": 4,
     "HWTRIAL_WORKER_INTERVAL_SECONDS": 5,
     # Planning (expiry, reminder queueing, MRT decisions) runs this often, delivery every interval.
     "HWTRIAL_WORKER_PLAN_SECONDS": 30,
@@ -123,6 +126,21 @@ def _check_limit(key: str, value: Any) -> None:
         raise ConfigError(f"{key}: {value!r} is not a rate such as '5 per 15 minutes'") from None
 
 
+def _check_outbox(config: Mapping[str, Any]) -> None:
+    """Dispatcher settings that could send a message twice or never are refused at start."""
+    for key, low, high in (("HWTRIAL_DISPATCH_CONCURRENCY", 1, 64), ("HWTRIAL_OUTBOX_BATCH", 1, 10_000),
+                           ("HWTRIAL_OUTBOX_MAX_ATTEMPTS", 1, 100), ("HWTRIAL_OUTBOX_RECORD_MS", 1, 10_000)):
+        value = int(config[key])
+        if not low <= value <= high:
+            raise ConfigError(f"{key}: {value} is outside {low}..{high}")
+    lease, record = int(config["HWTRIAL_OUTBOX_LEASE_SECONDS"]), int(config["HWTRIAL_OUTBOX_RECORD_MS"]) / 1000
+    # The worker renews its claim at half the lease, checking at least every record interval;
+    # a lease shorter than that could run out under a live worker and let another send again.
+    if lease < 2 or lease < 4 * record:
+        raise ConfigError(f"HWTRIAL_OUTBOX_LEASE_SECONDS: {lease} s is too short; use at least 2 s and "
+                          f"4 x HWTRIAL_OUTBOX_RECORD_MS ({4 * record:g} s)")
+
+
 def default_migrations_dir() -> Path:
     """hwtrial's Alembic folder: ``hwtrial/migrations`` in a built wheel, ``migrations/`` in a checkout.
 
@@ -163,6 +181,7 @@ def finalise(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
         config["HWTRIAL_SECURE_COOKIES"] = True
     for key in ("HWTRIAL_LOGIN_LIMIT_ACCOUNT", "HWTRIAL_LOGIN_LIMIT_ADDRESS", "HWTRIAL_ENTRY_LIMIT_ADDRESS"):
         _check_limit(key, config.get(key))
+    _check_outbox(config)
     if not config["HWTRIAL_MIGRATIONS_DIR"]:
         config["HWTRIAL_MIGRATIONS_DIR"] = str(default_migrations_dir())
     if not config["HWTRIAL_STUDIES_DIR"]:

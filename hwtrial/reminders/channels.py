@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from ..models import OutboxMessage, Participant, utcnow
 from .dispatcher import Receipt
 from .emails import Email, NoRecipient, reminder_email, safety_alert_email
 from .queueing import BatchFacts
-from .webhooks import WebhookPool, send_webhook
+from .webhooks import WebhookPool, WebhookRequest, post_webhook, webhook_request
 
 SECURITY_MODES = ("none", "starttls", "ssl")
 
@@ -63,12 +64,12 @@ class SmtpConnection:
     """One SMTP session reused for a worker pass (connect, STARTTLS and login once, not per
     message); any failure drops it, and the next message connects afresh."""
 
-    def __init__(self, settings: SmtpSettings):
-        self.settings = settings
+    def __init__(self, settings: SmtpSettings, context: ssl.SSLContext | None = None):
+        self.settings, self.context = settings, context
         self.client: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
-        settings, context = self.settings, ssl.create_default_context()
+        settings, context = self.settings, self.context or ssl.create_default_context()
         if settings.security == "ssl":
             client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
         else:
@@ -110,19 +111,35 @@ def reminder_link(participant: Participant, message: OutboxMessage, config: Mapp
     return f"{root}{config.get('HWTRIAL_URL_PREFIX', '')}/p/start?token={token}&reminder={message.id}"
 
 
-class Sender:
-    """``send(message) -> Receipt`` for the dispatcher, by the row's channel, for one pass.
+@dataclass(frozen=True)
+class EmailDelivery:
+    """An email ready for the wire: envelope recipients and the message bytes."""
 
-    ``prepare`` loads what the batch's reminders are checked against in a few queries; one
-    SMTP session and one keep-alive HTTP connection per webhook host serve the whole pass
-    (``close()`` ends them). The clock is passed in (``clock()`` returns aware UTC).
+    to: list[str]
+    data: bytes
+
+
+class Sender:
+    """The dispatcher's sender, by the row's channel, for one worker pass.
+
+    ``render(message)`` runs on the dispatcher's thread: it checks that a reminder still
+    applies (against what ``prepare`` loaded for the batch in a few queries) and builds the
+    email bytes or the signed webhook request. ``deliver(delivery)`` only talks to the
+    network and runs on up to ``concurrency`` sender threads, each with its own SMTP session
+    and keep-alive webhook connections (``close()`` ends them all), so one slow server round
+    trip does not idle the worker. ``sender(message)`` does both in one call. The clock is
+    passed in (``clock()`` returns aware UTC).
     """
 
     def __init__(self, session: Session, config: Mapping[str, Any], clock: Callable[[], datetime] = utcnow):
         self.session, self.config, self.clock = session, config, clock
         self.smtp = SmtpSettings.from_config(config)
-        self.connection = SmtpConnection(self.smtp) if self.smtp is not None else None
-        self.webhooks = WebhookPool(float(config["HWTRIAL_WEBHOOK_TIMEOUT_SECONDS"]))
+        self.concurrency = max(1, int(config.get("HWTRIAL_DISPATCH_CONCURRENCY") or 1))
+        self.webhook_timeout = float(config["HWTRIAL_WEBHOOK_TIMEOUT_SECONDS"])
+        self._context = None  # one TLS context for the pass (building one reads the CA store)
+        self._local = threading.local()
+        self._opened: list = []
+        self._lock = threading.Lock()
         self.facts: BatchFacts | None = None
         self.now = None
 
@@ -134,15 +151,13 @@ class Sender:
             self.prepare([message], message.due_at if self.now is None else self.now)
         return self.facts
 
-    def __call__(self, message: OutboxMessage) -> Receipt:
+    def render(self, message: OutboxMessage) -> EmailDelivery | WebhookRequest:
         kind = message.payload.get("kind")
         if message.channel == "webhook":
             facts = self._facts(message)
             participant = facts.check(message, message.due_at)
             study = facts.studies[participant.study_id]
-            sent = self.clock()
-            send_webhook(self.webhooks, study.key, facts.definitions[study.id], participant, message, self.config)
-            return Receipt(sent, self.clock())
+            return webhook_request(study.key, facts.definitions[study.id], participant, message, self.config)
         if message.channel != "email":
             raise ChannelNotConfigured(f"channel {message.channel!r} is not available")
         if self.smtp is None:
@@ -153,10 +168,36 @@ class Sender:
             email = safety_alert_email(self.session, message, self.config)
         else:
             raise ValueError(f"no email template for outbox kind {kind!r}")
-        data = email.as_bytes(self.smtp.mail_from, message_id(message.dedupe_key, self.smtp.mail_from))
+        return EmailDelivery(email.to, email.as_bytes(self.smtp.mail_from,
+                                                      message_id(message.dedupe_key, self.smtp.mail_from)))
+
+    def deliver(self, delivery: EmailDelivery | WebhookRequest) -> Receipt:
+        """Hand the message to its server (safe on several threads at once)."""
         sent = self.clock()
-        self.connection.send(email.to, data)
+        if isinstance(delivery, WebhookRequest):
+            post_webhook(self._connection("webhooks"), delivery)
+        else:
+            self._connection("smtp").send(delivery.to, delivery.data)
         return Receipt(sent, self.clock())
+
+    def __call__(self, message: OutboxMessage) -> Receipt:
+        return self.deliver(self.render(message))
+
+    def _connection(self, kind: str):
+        """This thread's SMTP session or webhook pool, opened on first use."""
+        connection = getattr(self._local, kind, None)
+        if connection is None:
+            if kind == "smtp":
+                if self._context is None and self.smtp.security != "none":
+                    with self._lock:
+                        self._context = self._context or ssl.create_default_context()
+                connection = SmtpConnection(self.smtp, self._context)
+            else:
+                connection = WebhookPool(self.webhook_timeout)
+            setattr(self._local, kind, connection)
+            with self._lock:
+                self._opened.append(connection)
+        return connection
 
     def _reminder(self, message: OutboxMessage) -> Email:
         from ..web.participant_i18n import translations
@@ -170,9 +211,11 @@ class Sender:
                               translations(locale).gettext, locale)
 
     def close(self) -> None:
-        self.webhooks.close()
-        if self.connection is not None:
-            self.connection.close()
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+        self._local = threading.local()
 
 
 def make_sender(session: Session, config: Mapping[str, Any], clock: Callable[[], datetime] = utcnow) -> Sender:

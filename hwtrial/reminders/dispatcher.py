@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -74,8 +75,10 @@ def due_condition(now: datetime):
     )
 
 
-def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) -> tuple[list[int], str]:
-    """Claim up to ``limit`` due messages for ``lease`` and commit the claim.
+def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta,
+              lease_from: datetime | None = None) -> tuple[list[int], str]:
+    """Claim up to ``limit`` messages due at ``now`` for ``lease`` from ``lease_from`` (by
+    default ``now``) and commit the claim.
 
     Returns the ids and this claim's token: a row reclaimed by another worker after the lease
     carries that worker's token, and the first worker then leaves it alone.
@@ -88,7 +91,7 @@ def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) 
     if ids:
         session.execute(
             sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-            .values(status="sending", lease_until=now + lease, claim_token=token,
+            .values(status="sending", lease_until=(lease_from or now) + lease, claim_token=token,
                     attempts=OutboxMessage.attempts + 1),
             execution_options={"synchronize_session": False})
     session.commit()
@@ -126,8 +129,13 @@ class _Outcome:
 
 def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 100,
                  lease: timedelta = timedelta(minutes=5), retry: RetryPolicy = RetryPolicy(),
-                 record_every: float = 0.05, stop: Callable[[], bool] | None = None) -> DispatchReport:
+                 record_every: float = 0.05, stop: Callable[[], bool] | None = None,
+                 clock: Callable[[], datetime] | None = None) -> DispatchReport:
     """Send every message due at ``now`` (up to ``limit``) and record the outcomes.
+
+    ``clock()`` is the time as the run goes on (by default ``now`` advancing with the run):
+    leases run from it, not from ``now``, so a claim made after a slow planning step still
+    holds for the whole lease.
 
     The batch is claimed and committed, loaded in one query (and ``send.prepare(messages,
     now)``, when the sender has it, loads what it needs for the whole batch), then sent.
@@ -142,11 +150,18 @@ def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 
     skipped, and recording never touches a row whose token is no longer this claim's.
     When ``stop()`` turns true (a worker asked to stop), the unsent rest is handed back.
     """
-    ids, token = claim_due(session, now, limit=limit, lease=lease)
+    clock = clock or advancing(now)
+    ids, token = claim_due(session, now, limit=limit, lease=lease, lease_from=clock())
     if not ids:
         return DispatchReport()
     with _kept_after_commit(session):  # the batch's rows are read, never written, by the ORM
-        return _dispatch_claimed(session, ids, token, now, send, lease, retry, record_every, stop)
+        return _dispatch_claimed(session, ids, token, now, send, lease, retry, record_every, stop, clock)
+
+
+def advancing(start: datetime) -> Callable[[], datetime]:
+    """A clock that reads ``start`` now and moves on with real (monotonic) time."""
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
 
 @contextmanager
@@ -161,33 +176,56 @@ def _kept_after_commit(session: Session):
         target.expire_on_commit = before
 
 
-def _dispatch_claimed(session, ids, token, now, send, lease, retry, record_every, stop) -> DispatchReport:
-    started = renewed = recorded = time.monotonic()
+def _dispatch_claimed(session, ids, token, now, send, lease, retry, record_every, stop, clock) -> DispatchReport:
+    renewed = recorded = time.monotonic()
     by_id = {m.id: m for m in session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).execution_options(populate_existing=True))}
     messages = [by_id[i] for i in ids if i in by_id]
     if hasattr(send, "prepare"):
         send.prepare(messages, now)
-    held, pending = set(ids), []
+    # A sender that splits rendering (database reads, on this thread) from delivery (network
+    # only) gets up to ``send.concurrency`` deliveries in flight; a plain callable runs one.
+    render = getattr(send, "render", None) or (lambda message: message)
+    deliver = getattr(send, "deliver", None) or send
+    concurrency = max(1, int(getattr(send, "concurrency", 1)))
+    held, pending, in_flight = set(ids), [], {}
     counts = {"sent": 0, "retried": 0, "dead": 0, "cancelled": 0}
-    for position, message in enumerate(messages):
-        if time.monotonic() - renewed > lease.total_seconds() / 2:  # renew the rest in time
-            _record(session, pending, token)
-            renewed = recorded = time.monotonic()
-            held = _renew(session, [m.id for m in messages[position:]], token,
-                          now + timedelta(seconds=renewed - started) + lease)
-        if message.id not in held:
-            continue  # the lease ran out and another worker has it now
-        if stop is not None and stop():
-            _record(session, pending, token)
-            _release(session, [m.id for m in messages[position:]], token)
-            break
-        outcome = _attempt(message, send, now, retry)
+
+    def settle(outcome: _Outcome) -> None:
         counts[outcome.status if outcome.status != "pending" else "retried"] += 1
         pending.append(outcome)
-        if time.monotonic() - recorded >= record_every:
-            _record(session, pending, token)
-            recorded = time.monotonic()
+
+    position = 0
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="hwtrial-send") as pool:
+        while position < len(messages) or in_flight:
+            if time.monotonic() - renewed > lease.total_seconds() / 2:  # renew the rest in time
+                _record(session, pending, token)
+                renewed = recorded = time.monotonic()
+                rest = [m.id for m in messages[position:]] + [m.id for m in in_flight.values()]
+                held = _renew(session, rest, token, clock() + lease)
+            if position < len(messages) and stop is not None and stop():
+                _record(session, pending, token)
+                _release(session, [m.id for m in messages[position:]], token)
+                position = len(messages)  # hand the unsent rest back; what is in flight ends
+            while position < len(messages) and len(in_flight) < concurrency:
+                message = messages[position]
+                position += 1
+                if message.id not in held:
+                    continue  # the lease ran out and another worker has it now
+                try:
+                    delivery = render(message)
+                except Exception as error:
+                    settle(_failed(message, error, now, retry))
+                    continue
+                in_flight[pool.submit(deliver, delivery)] = message
+            if in_flight:
+                # wake for the next record or renewal even while a server is slow to answer
+                done, _ = wait(in_flight, timeout=max(record_every, 0.01), return_when=FIRST_COMPLETED)
+                for future in done:
+                    settle(_delivered(in_flight.pop(future), future, now, retry))
+            if pending and time.monotonic() - recorded >= record_every:  # since the last commit
+                _record(session, pending, token)
+                recorded = time.monotonic()
     _record(session, pending, token)
     return DispatchReport(claimed=len(ids), **counts)
 
@@ -202,40 +240,40 @@ def _release(session: Session, ids: list[int], token: str) -> None:
     session.commit()
 
 
-def _attempt(message: OutboxMessage, send: Sender, now: datetime, retry: RetryPolicy) -> _Outcome:
-    try:
-        receipt = send(message)
-    except Cancelled as reason:
-        return _Outcome(message, "cancelled", str(reason))
-    except Exception as error:  # any failure of a channel is recorded, never raised
-        error_text = f"{type(error).__name__}: {error}"[:2000]
-        if message.attempts >= retry.max_attempts:
-            return _Outcome(message, "dead", error_text)
-        return _Outcome(message, "pending", error_text, due_at=now + retry.delay(message.attempts))
+def _failed(message: OutboxMessage, error: Exception, now: datetime, retry: RetryPolicy) -> _Outcome:
+    """A refusal or error of the channel, recorded (never raised): retried later or dead."""
+    if isinstance(error, Cancelled):
+        return _Outcome(message, "cancelled", str(error))
+    error_text = f"{type(error).__name__}: {error}"[:2000]
+    if message.attempts >= retry.max_attempts:
+        return _Outcome(message, "dead", error_text)
+    return _Outcome(message, "pending", error_text, due_at=now + retry.delay(message.attempts))
+
+
+def _delivered(message: OutboxMessage, future, now: datetime, retry: RetryPolicy) -> _Outcome:
+    error = future.exception()
+    if error is not None:
+        return _failed(message, error, now, retry)
+    receipt = future.result()
     return _Outcome(message, "sent", receipt=receipt if isinstance(receipt, Receipt) else Receipt(now, now))
 
 
 def _record(session: Session, outcomes: list[_Outcome], token: str) -> None:
-    """Write the outcomes in one transaction (an UPDATE per row, sent as one batch), on rows
-    this claim still holds; sent micro-randomised reminders log their times on the decision."""
+    """Write the outcomes in one transaction, on rows this claim still holds: one UPDATE
+    statement, compiled once and executed for every row in a batch (psycopg pipelines it);
+    sent micro-randomised reminders log their times on the decision."""
     if not outcomes:
         return
-    values = [(o.message.id, o.status, o.error, o.receipt.sent_at if o.receipt else None,
-               o.receipt.delivered_at if o.receipt else None, o.due_at or o.message.due_at) for o in outcomes]
-    if session.get_bind().dialect.name == "postgresql":
-        _record_from_values(session, values, token)
-    else:  # SQLite: no column list on a VALUES alias; row by row in one transaction is cheap there
-        table = OutboxMessage.__table__
-        names = ("b_id", "b_status", "b_error", "b_sent", "b_delivered", "b_due")
-        session.execute(
-            table.update().where(table.c.id == sa.bindparam("b_id"), table.c.status == "sending",
-                                 table.c.claim_token == token)
-            .values(status=sa.bindparam("b_status"), last_error=sa.bindparam("b_error"), lease_until=None,
-                    sent_at=sa.func.coalesce(sa.bindparam("b_sent", type_=table.c.sent_at.type), table.c.sent_at),
-                    delivered_at=sa.bindparam("b_delivered", type_=table.c.delivered_at.type),
-                    due_at=sa.bindparam("b_due", type_=table.c.due_at.type)),
-            [dict(zip(names, row, strict=True)) for row in values])
-    if session.get_bind().dialect.name == "postgresql":
+    rows = [{"b_id": o.message.id, "b_status": o.status, "b_error": o.error,
+             "b_sent": o.receipt.sent_at if o.receipt else None,
+             "b_delivered": o.receipt.delivered_at if o.receipt else None, "b_due": o.due_at or o.message.due_at}
+            for o in outcomes]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:  # one statement whatever the group's size: each column as one array
+        session.execute(_RECORD_ARRAYS, {"token": token, **{k: [r[k] for r in rows] for k in rows[0]}})
+    else:
+        session.execute(_RECORD.where(OutboxMessage.__table__.c.claim_token == token), rows)
+    if postgresql:
         # Outcomes need not wait for the WAL flush: if PostgreSQL itself crashes, the last
         # few become "sending" again and go out once more with the same idempotency key.
         session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
@@ -252,19 +290,28 @@ def _record(session: Session, outcomes: list[_Outcome], token: str) -> None:
     outcomes.clear()
 
 
-def _record_from_values(session: Session, values: list[tuple], token: str) -> None:
-    """PostgreSQL: the group in one ``UPDATE … FROM (VALUES …)`` statement."""
+def _record_statement():
     table = OutboxMessage.__table__
     stamp = table.c.sent_at.type
-    rows = sa.values(sa.column("b_id", sa.Integer), sa.column("b_status", sa.String),
-                     sa.column("b_error", sa.Text), sa.column("b_sent", stamp), sa.column("b_delivered", stamp),
-                     sa.column("b_due", stamp), name="outcome").data(values)
-    session.execute(
-        table.update().where(table.c.id == rows.c.b_id, table.c.status == "sending", table.c.claim_token == token)
-        .values(status=rows.c.b_status, last_error=sa.cast(rows.c.b_error, sa.Text), lease_until=None,
-                sent_at=sa.func.coalesce(sa.cast(rows.c.b_sent, stamp), table.c.sent_at),
-                delivered_at=sa.cast(rows.c.b_delivered, stamp), due_at=sa.cast(rows.c.b_due, stamp)),
-        execution_options={"synchronize_session": False})
+    return (table.update().where(table.c.id == sa.bindparam("b_id"), table.c.status == "sending")
+            .values(status=sa.bindparam("b_status"), last_error=sa.bindparam("b_error"), lease_until=None,
+                    sent_at=sa.func.coalesce(sa.bindparam("b_sent", type_=stamp), table.c.sent_at),
+                    delivered_at=sa.bindparam("b_delivered", type_=stamp),
+                    due_at=sa.bindparam("b_due", type_=table.c.due_at.type)))
+
+
+_RECORD = _record_statement()
+
+#: PostgreSQL: the outcomes of a group as arrays, unnested into rows (a fixed text, so it is
+#: parsed and planned once, and its parameters cost a few array conversions, not one per row).
+_RECORD_ARRAYS = sa.text("""
+UPDATE hwtrial_outbox AS o SET status = r.status, last_error = r.error, lease_until = NULL,
+       sent_at = COALESCE(r.sent, o.sent_at), delivered_at = r.delivered, due_at = r.due
+FROM unnest(CAST(:b_id AS bigint[]), CAST(:b_status AS text[]), CAST(:b_error AS text[]),
+            CAST(:b_sent AS timestamptz[]), CAST(:b_delivered AS timestamptz[]), CAST(:b_due AS timestamptz[]))
+     AS r(id, status, error, sent, delivered, due)
+WHERE o.id = r.id AND o.status = 'sending' AND o.claim_token = :token
+""")
 
 
 def requeue(session: Session, message: OutboxMessage, now: datetime) -> OutboxMessage:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
 from functools import lru_cache
+from html import escape
 from typing import Any
 
 import jinja2
@@ -100,11 +101,24 @@ def reminder_email(participant: Participant, definition: Mapping[str, Any], link
     """A participant's reminder: ``text/plain`` and ``text/html`` alternatives of one text."""
     texts = reminder_texts(definition, locale, framing_of(
         definition, participant.allocation.arm_key if participant.allocation else None), gettext)
-    values = {**texts, "link": link, "button": gettext(BUTTON), "footer": gettext(FOOTER), "locale": locale}
-    return Email(to=[participant.email], subject=texts["subject"],
-                 text=_templates().get_template("reminder.txt").render(values),
-                 html=_templates().get_template("reminder.html").render(values),
-                 headers={"Content-Language": locale})
+    text, html = _rendered(texts["subject"], texts["intro"], gettext(BUTTON), gettext(FOOTER), locale)
+    return Email(to=[participant.email], subject=texts["subject"], text=text.replace(_LINK, link),
+                 html=html.replace(_LINK, escape(link)), headers={"Content-Language": locale})
+
+
+#: Stands for the participant's link in a cached rendering (escaping leaves it as it is, and
+#: no text contains a NUL).
+_LINK = "\x00link\x00"
+
+
+@lru_cache(maxsize=256)
+def _rendered(subject: str, intro: str, button: str, footer: str, locale: str) -> tuple[str, str]:
+    """Both bodies of one (texts, locale) with the link left as :data:`_LINK`: a worker
+    renders each text once, not twice per email."""
+    values = {"subject": subject, "intro": intro, "link": _LINK, "button": button,
+              "footer": footer, "locale": locale}
+    return (_templates().get_template("reminder.txt").render(values),
+            _templates().get_template("reminder.html").render(values))
 
 
 def staff_recipients(session: Session, payload: Mapping[str, Any]) -> list[str]:

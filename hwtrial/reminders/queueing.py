@@ -42,12 +42,17 @@ def reminder_policies(definition: Mapping[str, Any]) -> dict[str, dict[str, Any]
             if arm.get("features", {}).get("reminders", {}).get("policy") == "fixed"}
 
 
-def task_windows(session: Session, participant_ids: list[int], now: datetime) -> dict[int, list[TaskWindow]]:
-    rows = session.execute(
-        sa.select(HomeworkInstance.participant_id, HomeworkInstance.id, HomeworkInstance.open_at,
-                  HomeworkInstance.due_at, HomeworkInstance.expire_at, HomeworkInstance.state,
-                  HomeworkInstance.submitted_at)
-        .where(HomeworkInstance.participant_id.in_(participant_ids), HomeworkInstance.expire_at > now))
+def task_windows(session: Session, participant_ids: list[int], now: datetime,
+                 opened_by: datetime | None = None) -> dict[int, list[TaskWindow]]:
+    """The participants' tasks that have not expired at ``now`` (and, given ``opened_by``,
+    that open by then: a reminder is only ever about an open task)."""
+    query = (sa.select(HomeworkInstance.participant_id, HomeworkInstance.id, HomeworkInstance.open_at,
+                       HomeworkInstance.due_at, HomeworkInstance.expire_at, HomeworkInstance.state,
+                       HomeworkInstance.submitted_at)
+             .where(HomeworkInstance.participant_id.in_(participant_ids), HomeworkInstance.expire_at > now))
+    if opened_by is not None:
+        query = query.where(HomeworkInstance.open_at <= opened_by)
+    rows = session.execute(query)
     windows: dict[int, list[TaskWindow]] = {}
     for pid, iid, open_at, due_at, expire_at, state, submitted_at in rows:
         windows.setdefault(pid, []).append(
@@ -145,13 +150,14 @@ class BatchFacts:
         sids = sorted({p.study_id for p in participants.values()})
         studies = {s.id: s for s in session.scalars(sa.select(Study).where(Study.id.in_(sids)))} if sids else {}
         # tasks that could still be open for any reminder of the batch (its send time - 1 min)
-        earliest = min((datetime.fromisoformat(m.payload["send_at"]) for m in messages
-                        if m.participant_id in participants), default=now) - timedelta(minutes=1)
+        sends = [datetime.fromisoformat(m.payload["send_at"]) for m in messages if m.participant_id in participants]
+        earliest = min(sends, default=now) - timedelta(minutes=1)
+        latest = max(sends + [now]) + timedelta(minutes=1)
         definitions = {sid: s.definition for sid, s in studies.items()}
         return cls(participants=participants, studies=studies, definitions=definitions,
                    policies={sid: reminder_policies(d) for sid, d in definitions.items()},
                    webhook_urls={sid: study_webhook_url(d) for sid, d in definitions.items()},
-                   windows=task_windows(session, list(participants), min(earliest, now)) if pids else {})
+                   windows=task_windows(session, list(participants), min(earliest, now), latest) if pids else {})
 
     def check(self, message: OutboxMessage, now: datetime) -> Participant:
         """Raise :class:`ReminderCancelled` unless the reminder is still in the participant's plan."""

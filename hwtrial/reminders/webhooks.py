@@ -17,6 +17,7 @@ import ssl
 import time
 import urllib.parse
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..models import OutboxMessage, Participant
@@ -110,9 +111,18 @@ class WebhookPool:
             self._drop(key)
 
 
-def send_webhook(pool: WebhookPool, study_key: str, definition: Mapping[str, Any], participant: Participant,
-                 message: OutboxMessage, config: Mapping[str, Any]) -> None:
-    """POST the signed body; any answer but 2xx (or no answer in time) raises for a retry."""
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A signed webhook ready to POST (built by the dispatcher's thread, sent by a sender's)."""
+
+    url: str
+    data: bytes
+    headers: dict[str, str]
+
+
+def webhook_request(study_key: str, definition: Mapping[str, Any], participant: Participant,
+                    message: OutboxMessage, config: Mapping[str, Any]) -> WebhookRequest:
+    """The signed request for ``message``; raises when the study has no webhook settings."""
     from .channels import ChannelNotConfigured
 
     url = ((definition.get("notifications") or {}).get("webhook") or {}).get("url")
@@ -124,8 +134,14 @@ def send_webhook(pool: WebhookPool, study_key: str, definition: Mapping[str, Any
     body = webhook_body(study_key, participant, message)
     data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     stamp = int(time.time())
-    status = pool.post(url, data, {
+    return WebhookRequest(url, data, {
         "Content-Type": "application/json", TIMESTAMP_HEADER: str(stamp),
         SIGNATURE_HEADER: sign(secret, stamp, data), "Idempotency-Key": body["id"]})
+
+
+def post_webhook(pool: WebhookPool, request: WebhookRequest) -> None:
+    """POST it; any answer but 2xx (or no answer in time) raises for a retry."""
+    status = pool.post(request.url, request.data, request.headers)
     if not 200 <= status < 300:
         raise RuntimeError(f"webhook answered {status}")
+

@@ -20,7 +20,7 @@ from ..extensions import get_session
 from ..models import utcnow
 from .channels import make_sender
 from .decisions import make_due_decisions
-from .dispatcher import DispatchReport, RetryPolicy, dispatch_due
+from .dispatcher import DispatchReport, RetryPolicy, advancing, dispatch_due
 from .queueing import queue_reminders
 
 log = logging.getLogger("hwtrial.worker")
@@ -47,6 +47,7 @@ def run_pass(app: Flask, now: datetime | None = None, *, plan: bool = True,
     with app.app_context():
         session = get_session()
         now = now or utcnow()
+        clock = advancing(now)  # the pass's time: ``now`` (real or given), moving on with the pass
         expired, reminders = 0, {}
         try:
             if plan:
@@ -54,23 +55,24 @@ def run_pass(app: Flask, now: datetime | None = None, *, plan: bool = True,
                 session.commit()
                 reminders = {**queue_reminders(session, now), **make_due_decisions(session, now)}
                 session.commit()
-            report = dispatch_once(app, session, now, stop)
+            report = dispatch_once(app, session, now, stop, clock)
         finally:
             session.rollback()
             app.extensions["hwtrial"].db.session.remove()
     return PassReport(expired=expired, reminders=reminders, dispatch=report)
 
 
-def dispatch_once(app: Flask, session, now: datetime, stop: Callable[[], bool] | None = None) -> DispatchReport:
+def dispatch_once(app: Flask, session, now: datetime, stop: Callable[[], bool] | None = None,
+                  clock: Callable[[], datetime] | None = None) -> DispatchReport:
     config = app.config
-    started = time.monotonic()
-    # the pass's clock: ``now`` (real or given), advancing with the pass
-    send = make_sender(session, config, clock=lambda: now + timedelta(seconds=time.monotonic() - started))
+    clock = clock or advancing(now)
+    send = make_sender(session, config, clock=clock)
     try:
         return dispatch_due(session, now, send, limit=int(config["HWTRIAL_OUTBOX_BATCH"]),
                             lease=timedelta(seconds=int(config["HWTRIAL_OUTBOX_LEASE_SECONDS"])),
                             retry=RetryPolicy(max_attempts=int(config["HWTRIAL_OUTBOX_MAX_ATTEMPTS"])),
-                            record_every=int(config["HWTRIAL_OUTBOX_RECORD_MS"]) / 1000, stop=stop)
+                            record_every=int(config["HWTRIAL_OUTBOX_RECORD_MS"]) / 1000, stop=stop,
+                            clock=clock)
     finally:
         send.close()
 

@@ -7,7 +7,8 @@ Run (not a pytest test; a fresh PostgreSQL database is made and dropped)::
     python tests/bench/bench_dispatch.py --messages 100000 --workers 2 --channels mixed
     python tests/bench/bench_dispatch.py --messages 100000 --workers 2 --runner celery
     python tests/bench/bench_dispatch.py --messages 20000 --sink-only     # the sinks alone
-    python tests/bench/bench_dispatch.py --messages 20000 --runner profile  # pyinstrument
+    python tests/bench/bench_dispatch.py --messages 20000 --runner profile  # cProfile
+    python tests/bench/bench_dispatch.py --messages 20000 --runner cpu      # CPU per message
 
 ``--channels email|webhook|mixed`` (mixed alternates), ``--batch`` (HWTRIAL_OUTBOX_BATCH),
 ``--sink-processes`` (server processes per sink), ``--pg URL``, ``--redis URL`` (db 14 by
@@ -132,29 +133,53 @@ def sink_only(n: int, sinks: Sinks, clients: int) -> None:
 
 
 def profile_in_process(url: str, env: dict, path: str) -> None:
-    """One embedded worker in this process under pyinstrument, draining the outbox."""
-    from pyinstrument import Profiler
+    """One embedded worker in this process under cProfile (stdlib), draining the outbox."""
+    import cProfile
+    import io
+    import pstats
 
     os.environ.update(env)
     from hwtrial import create_app
     from hwtrial.reminders.worker import run_pass
 
     app = create_app()
-    profiler = Profiler(interval=0.0005)
-    profiler.start()
+    profiler = cProfile.Profile(time.process_time)  # CPU, not wall time (the machine may be busy)
+    profiler.enable()
     plan = True
     while run_pass(app, plan=plan).dispatch.claimed:
         plan = False
-    profiler.stop()
-    Path(path).write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+    stats.print_stats(60)
+    stats.sort_stats("tottime").print_stats(40)
+    Path(path).write_text(out.getvalue())
     print(f"profile written to {path}")
+
+
+def cpu_in_process(url: str, env: dict, messages: int) -> None:
+    """One embedded worker in this process: CPU per message of delivery alone (planning and
+    start-up excluded), the figure that bounds sends per second per core."""
+    os.environ.update(env)
+    from hwtrial import create_app
+    from hwtrial.reminders.worker import run_pass
+
+    app = create_app()
+    run_pass(app, plan=True, stop=lambda: True)  # plan (and warm up) without sending
+    cpu, wall = time.process_time(), time.monotonic()
+    sent = 0
+    while (report := run_pass(app, plan=False).dispatch).claimed:
+        sent += report.sent
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    print(f"in-process delivery: sent={sent} cpu_ms_per_message={cpu / max(sent, 1) * 1000:.3f} "
+          f"wall_seconds={wall:.1f} -> {max(sent, 1) / cpu:.0f} sends per CPU-second of the worker")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--runner", choices=["embedded", "celery", "profile"], default="embedded")
+    parser.add_argument("--runner", choices=["embedded", "celery", "profile", "cpu"], default="embedded")
     parser.add_argument("--channels", choices=["email", "webhook", "mixed"], default="mixed")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--sink-processes", type=int, default=1, help="server processes per sink")
@@ -183,6 +208,9 @@ def main() -> None:
         start = time.monotonic()
         if args.runner == "profile":
             profile_in_process(url, env, args.profile_out)
+            procs = []
+        elif args.runner == "cpu":
+            cpu_in_process(url, env, args.messages)
             procs = []
         elif args.runner == "embedded":
             procs = [subprocess.Popen([str(BIN / "hwtrial"), "worker", "--interval", "0.2"], env=env,

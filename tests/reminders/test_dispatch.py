@@ -198,3 +198,31 @@ def test_dispatch_takes_now_and_send_as_arguments(app):
         assert dispatch_due(db(app), utcnow(), send).claimed == 0
         report = dispatch_due(db(app), utcnow() + timedelta(hours=2), send)
     assert report.sent == 2 and seen == ["test:0", "test:1"]
+
+
+def test_the_lease_runs_from_the_clock_not_from_the_pass_start(app):
+    """A pass whose planning took longer than the lease must still hold its claim for the whole
+    lease (it once claimed with ``now + lease`` already past, and a second worker sent the
+    whole batch again)."""
+    [message] = queue(app, 1)
+    start = utcnow()
+    later = start + timedelta(seconds=30)  # planning took 30 s
+    leases = []
+
+    def send(row):
+        with app.app_context():
+            leases.append(db(app).scalar(sa.select(OutboxMessage.lease_until).where(OutboxMessage.id == message)))
+
+    with app.app_context():
+        report = dispatch_due(db(app), start, send, lease=timedelta(seconds=5), clock=lambda: later)
+    assert report.sent == 1 and leases[0] >= later + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize("setting, value", [("HWTRIAL_OUTBOX_LEASE_SECONDS", 1),
+                                            ("HWTRIAL_DISPATCH_CONCURRENCY", 0),
+                                            ("HWTRIAL_OUTBOX_BATCH", 0)])
+def test_dispatcher_settings_that_could_send_twice_are_refused(setting, value):
+    from hwtrial.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=setting):
+        load_config("/tmp", {"HWTRIAL_ENV": "testing", setting: value})

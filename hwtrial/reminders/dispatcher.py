@@ -80,22 +80,35 @@ def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta,
     """Claim up to ``limit`` messages due at ``now`` for ``lease`` from ``lease_from`` (by
     default ``now``) and commit the claim.
 
-    Returns the ids and this claim's token: a row reclaimed by another worker after the lease
-    carries that worker's token, and the first worker then leaves it alone.
+    Returns the ids (by due time) and this claim's token: a row reclaimed by another worker
+    after the lease carries that worker's token, and the first worker then leaves it alone.
     """
+    messages, token = _claim(session, now, limit, (lease_from or now) + lease)
+    return [m.id for m in messages], token
+
+
+def _claim(session: Session, now: datetime, limit: int, lease_until: datetime) -> tuple[list[OutboxMessage], str]:
+    """The claimed rows themselves, by due time: one ``UPDATE … WHERE id IN (SELECT … FOR
+    UPDATE SKIP LOCKED) RETURNING`` where the database can (PostgreSQL, SQLite 3.35+), else a
+    select, an update and a load."""
     token = uuid.uuid4().hex
-    ids = list(session.scalars(
-        sa.select(OutboxMessage.id).where(due_condition(now))
-        .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
-        .with_for_update(skip_locked=True)))
-    if ids:
-        session.execute(
-            sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-            .values(status="sending", lease_until=(lease_from or now) + lease, claim_token=token,
-                    attempts=OutboxMessage.attempts + 1),
-            execution_options={"synchronize_session": False})
+    due = (sa.select(OutboxMessage.id).where(due_condition(now))
+           .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit).with_for_update(skip_locked=True))
+    claim = (sa.update(OutboxMessage)
+             .values(status="sending", lease_until=lease_until, claim_token=token,
+                     attempts=OutboxMessage.attempts + 1))
+    if session.get_bind().dialect.update_returning:
+        messages = list(session.scalars(
+            claim.where(OutboxMessage.id.in_(due.scalar_subquery())).returning(OutboxMessage),
+            execution_options={"synchronize_session": False, "populate_existing": True}))
+    else:
+        ids = list(session.scalars(due))
+        session.execute(claim.where(OutboxMessage.id.in_(ids)), execution_options={"synchronize_session": False})
+        messages = list(session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                                        .execution_options(populate_existing=True))) if ids else []
     session.commit()
-    return ids, token
+    messages.sort(key=lambda m: (m.due_at, m.id))
+    return messages, token
 
 
 def _renew(session: Session, ids: list[int], token: str, until: datetime) -> set[int]:
@@ -137,7 +150,7 @@ def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 
     leases run from it, not from ``now``, so a claim made after a slow planning step still
     holds for the whole lease.
 
-    The batch is claimed and committed, loaded in one query (and ``send.prepare(messages,
+    The batch is claimed, committed and loaded in one statement (and ``send.prepare(messages,
     now)``, when the sender has it, loads what it needs for the whole batch), then sent.
     Outcomes are recorded in one transaction per group: whatever was sent in the last
     ``record_every`` seconds (and the rest at the end), so a fast batch costs a few commits
@@ -151,11 +164,11 @@ def dispatch_due(session: Session, now: datetime, send: Sender, *, limit: int = 
     When ``stop()`` turns true (a worker asked to stop), the unsent rest is handed back.
     """
     clock = clock or advancing(now)
-    ids, token = claim_due(session, now, limit=limit, lease=lease, lease_from=clock())
-    if not ids:
-        return DispatchReport()
     with _kept_after_commit(session):  # the batch's rows are read, never written, by the ORM
-        return _dispatch_claimed(session, ids, token, now, send, lease, retry, record_every, stop, clock)
+        messages, token = _claim(session, now, limit, clock() + lease)
+        if not messages:
+            return DispatchReport()
+        return _dispatch_claimed(session, messages, token, now, send, lease, retry, record_every, stop, clock)
 
 
 def advancing(start: datetime) -> Callable[[], datetime]:
@@ -176,11 +189,9 @@ def _kept_after_commit(session: Session):
         target.expire_on_commit = before
 
 
-def _dispatch_claimed(session, ids, token, now, send, lease, retry, record_every, stop, clock) -> DispatchReport:
+def _dispatch_claimed(session, messages, token, now, send, lease, retry, record_every, stop, clock) -> DispatchReport:
     renewed = recorded = time.monotonic()
-    by_id = {m.id: m for m in session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).execution_options(populate_existing=True))}
-    messages = [by_id[i] for i in ids if i in by_id]
+    ids = [m.id for m in messages]
     if hasattr(send, "prepare"):
         send.prepare(messages, now)
     # A sender that splits rendering (database reads, on this thread) from delivery (network

@@ -80,8 +80,8 @@ class ParticipantFilterSchema(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(PARTICIPANT_STATUSES))
     arm = ma.fields.String(metadata={
         "description": "arm key; only for callers who may see arms (403 while blinded)"})
-    enrolled_after = ma.fields.AwareDateTime(metadata={"description": "inclusive, with an offset"})
-    enrolled_before = ma.fields.AwareDateTime(metadata={"description": "inclusive, with an offset"})
+    enrolled_after = Instant(metadata={"description": "inclusive, with an offset"})
+    enrolled_before = Instant(metadata={"description": "inclusive, with an offset"})
 
 
 class UnblindReasonInSchema(ma.Schema):

@@ -10,7 +10,7 @@ from ..models.participant import PARTICIPANT_STATUSES
 from ..services import blinding, enrolment, features, withdrawal
 from . import examples
 from .common import Blueprint, ErrorSchema
-from .fields import Id, Instant, Text
+from .fields import Id, Instant, Text, TimeBound
 
 blp = Blueprint("hwtrial_participants", __name__, description="Enrolment and participants")
 
@@ -80,8 +80,8 @@ class ParticipantFilterSchema(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(PARTICIPANT_STATUSES))
     arm = ma.fields.String(metadata={
         "description": "arm key; only for callers who may see arms (403 while blinded)"})
-    enrolled_after = Instant(metadata={"description": "inclusive, with an offset"})
-    enrolled_before = Instant(metadata={"description": "inclusive, with an offset"})
+    enrolled_after = TimeBound(metadata={"description": "inclusive, with an offset"})
+    enrolled_before = TimeBound(metadata={"description": "inclusive, with an offset"})
 
 
 class UnblindReasonInSchema(ma.Schema):

@@ -7,6 +7,7 @@ from flask import Response
 from flask.views import MethodView
 
 from ..services import blinding, studies
+from . import examples
 from .common import Blueprint, current_principal, get_session
 from .fields import Text
 
@@ -47,7 +48,7 @@ class AllocationList(MethodView):
 
 @blp.route("/<study_key>/unblinding")
 class UnblindingRequestList(MethodView):
-    @blp.arguments(StudyUnblindingInSchema)
+    @blp.arguments(StudyUnblindingInSchema, examples=examples.of("StudyUnblindingInSchema"))
     @blp.response(201, StudyUnblindingOutSchema)
     @blp.alt_response(409, response="CONFLICT", description="the study is already unblinded")
     def post(self, body, study_key):

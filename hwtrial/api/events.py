@@ -8,6 +8,7 @@ from flask.views import MethodView
 from ..models import utcnow
 from ..services import events as service
 from ..services.studies import get_study
+from . import examples
 from .common import Blueprint, current_principal, get_session
 
 blp = Blueprint("hwtrial_events", __name__, description="Engagement events")
@@ -31,7 +32,7 @@ class EventBatchOutSchema(ma.Schema):
 
 @blp.route("/<study_key>/events")
 class EventBatch(MethodView):
-    @blp.arguments(EventBatchSchema)
+    @blp.arguments(EventBatchSchema, examples=examples.of("EventBatchSchema"))
     @blp.response(200, EventBatchOutSchema)
     def post(self, body, study_key):
         """Store up to 1,000 events; replays are harmless, a reused id with another body is 422."""

@@ -107,3 +107,24 @@ class Instant(ma.fields.AwareDateTime):
         if utc is None or not INSTANT_MIN <= utc < INSTANT_MAX:
             raise ma.ValidationError("must be between 1900-01-01 and 2200-01-01 (UTC)")
         return when
+
+
+class TimeBound(ma.fields.AwareDateTime):
+    """A bound of a time filter (``enrolled_after``): any aware ISO time, naive ones refused.
+
+    A bound beyond 1900..2200 (UTC) is clamped there: it selects what it says (everything, or
+    nothing), so year 1 or 9999 in a query string is a valid filter, neither a 500 (the
+    conversion to UTC overflowed) nor a 422 for a value the document allows.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "iso")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        when = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            utc = when.astimezone(UTC)
+        except OverflowError:
+            utc = INSTANT_MAX if when.year > 2000 else INSTANT_MIN
+        return min(max(utc, INSTANT_MIN), INSTANT_MAX)

@@ -9,6 +9,7 @@ from ..services import assignment, questionnaires
 from ..services import homework as service
 from ..services.blinding import homework_for
 from ..services.studies import get_study
+from . import examples
 from .common import Blueprint, current_principal, get_session
 from .fields import Instant, Text
 
@@ -127,7 +128,7 @@ class ClientHomework(MethodView):
         rows = service.list_homework(session, principal, study, participant_id)
         return [homework_for(principal, study, row) for row in rows]
 
-    @blp.arguments(AssignInSchema)
+    @blp.arguments(AssignInSchema, examples=examples.of("AssignInSchema"))
     @blp.response(201, HomeworkOutSchema)
     @blp.alt_response(409, response="CONFLICT", description="the participant has withdrawn")
     def post(self, body, study_key, participant_id):
@@ -153,7 +154,7 @@ class HomeworkList(MethodView):
 
 @blp.route("/<study_key>/homework/<int:instance_id>/review")
 class HomeworkReview(MethodView):
-    @blp.arguments(ReviewInSchema)
+    @blp.arguments(ReviewInSchema, examples=examples.of("ReviewInSchema"))
     @blp.response(200, HomeworkOutSchema)
     @blp.alt_response(409, response="CONFLICT", description="only submitted homework can be reviewed")
     def post(self, body, study_key, instance_id):
@@ -175,7 +176,7 @@ class SafetyAlertList(MethodView):
 
 @blp.route("/<study_key>/safety-alerts/<int:alert_id>/acknowledge")
 class SafetyAlertAcknowledge(MethodView):
-    @blp.arguments(AcknowledgeInSchema)
+    @blp.arguments(AcknowledgeInSchema, examples=examples.of("AcknowledgeInSchema"))
     @blp.response(200, AlertOutSchema)
     def post(self, body, study_key, alert_id):
         """Confirm an alert was acted on (audited)."""

@@ -8,8 +8,9 @@ from flask.views import MethodView
 from ..auth.load import load_study_participant
 from ..models.participant import PARTICIPANT_STATUSES
 from ..services import blinding, enrolment, features, withdrawal
+from . import examples
 from .common import Blueprint, ErrorSchema
-from .fields import Id, Instant, Text
+from .fields import Id, Instant, Text, TimeBound
 
 blp = Blueprint("hwtrial_participants", __name__, description="Enrolment and participants")
 
@@ -79,8 +80,8 @@ class ParticipantFilterSchema(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(PARTICIPANT_STATUSES))
     arm = ma.fields.String(metadata={
         "description": "arm key; only for callers who may see arms (403 while blinded)"})
-    enrolled_after = ma.fields.AwareDateTime(metadata={"description": "inclusive, with an offset"})
-    enrolled_before = ma.fields.AwareDateTime(metadata={"description": "inclusive, with an offset"})
+    enrolled_after = TimeBound(metadata={"description": "inclusive, with an offset"})
+    enrolled_before = TimeBound(metadata={"description": "inclusive, with an offset"})
 
 
 class UnblindReasonInSchema(ma.Schema):
@@ -162,7 +163,7 @@ class ParticipantItem(MethodView):
 
 @blp.route("/<study_key>/participants/<int:participant_id>/link")
 class ParticipantLink(MethodView):
-    @blp.arguments(LinkReissueInSchema)
+    @blp.arguments(LinkReissueInSchema, examples=examples.of("LinkReissueInSchema"))
     @blp.response(201, LinkReissueOutSchema)
     def post(self, body, study_key, participant_id):
         """A new sign-in link; every earlier link and the participant's open sessions are revoked."""
@@ -189,7 +190,7 @@ class ParticipantFeatures(MethodView):
 
 @blp.route("/<study_key>/participants/<int:participant_id>/unblind")
 class ParticipantUnblind(MethodView):
-    @blp.arguments(UnblindReasonInSchema)
+    @blp.arguments(UnblindReasonInSchema, examples=examples.of("UnblindReasonInSchema"))
     @blp.response(200, EmergencyUnblindOutSchema)
     @blp.alt_response(409, response="CONFLICT", description="the participant has no allocation")
     def post(self, body, study_key, participant_id):
@@ -201,7 +202,7 @@ class ParticipantUnblind(MethodView):
 
 @blp.route("/<study_key>/participants/<int:participant_id>/withdraw")
 class ParticipantWithdraw(MethodView):
-    @blp.arguments(WithdrawalInSchema)
+    @blp.arguments(WithdrawalInSchema, examples=examples.of("WithdrawalInSchema"))
     @blp.response(200, ParticipantOutSchema)
     @blp.alt_response(409, response="CONFLICT", description="the participant is already withdrawn")
     def post(self, body, study_key, participant_id):

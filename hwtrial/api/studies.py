@@ -9,6 +9,7 @@ from ..errors import ServiceError
 from ..services import studies as service
 from ..services.blinding import can_see_arms, definition_for
 from ..studydef import StudyDefinitionError, load_study_data, load_study_text, problems_as_errors
+from . import examples
 from .common import Blueprint, current_principal, get_session
 from .fields import Text
 
@@ -89,7 +90,7 @@ class StudyList(MethodView):
         """Studies the caller may see."""
         return service.list_studies(get_session(), current_principal())
 
-    @blp.arguments(DefinitionInSchema)
+    @blp.arguments(DefinitionInSchema, examples=examples.of("DefinitionInSchema"))
     @blp.response(201, StudyOutSchema)
     @blp.alt_response(409, response="CONFLICT", description="a study with this key exists")
     def post(self, body):
@@ -100,7 +101,7 @@ class StudyList(MethodView):
 
 @blp.route("/validate")
 class StudyValidation(MethodView):
-    @blp.arguments(DefinitionInSchema)
+    @blp.arguments(DefinitionInSchema, examples=examples.of("DefinitionInSchema"))
     @blp.response(200, ValidationOutSchema)
     def post(self, body):
         """Validate a definition without storing it (422 with every problem when invalid)."""
@@ -117,7 +118,7 @@ class StudyItem(MethodView):
 
 @blp.route("/<study_key>/status")
 class StudyTransition(MethodView):
-    @blp.arguments(TransitionInSchema)
+    @blp.arguments(TransitionInSchema, examples=examples.of("TransitionInSchema"))
     @blp.response(200, StudyOutSchema)
     @blp.alt_response(409, response="CONFLICT", description="not allowed from the current status")
     def post(self, body, study_key):
@@ -129,7 +130,7 @@ class StudyTransition(MethodView):
 
 @blp.route("/<study_key>/amendments")
 class StudyAmendment(MethodView):
-    @blp.arguments(DefinitionInSchema)
+    @blp.arguments(DefinitionInSchema, examples=examples.of("DefinitionInSchema"))
     @blp.response(201, StudyOutSchema)
     @blp.alt_response(409, response="CONFLICT", description="the study is closed")
     def post(self, body, study_key):

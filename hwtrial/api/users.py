@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from ..models import STAFF_ROLES
 from ..services import users as service
+from . import examples
 from .common import Blueprint, current_principal, get_session
 from .fields import Text
 
@@ -66,7 +67,7 @@ class UserList(MethodView):
     def get(self):
         return service.list_users(get_session())
 
-    @blp.arguments(UserInSchema)
+    @blp.arguments(UserInSchema, examples=examples.of("UserInSchema"))
     @blp.response(201, UserOutSchema)
     @blp.alt_response(409, response="CONFLICT", description="a user with this email exists")
     def post(self, body):
@@ -79,7 +80,7 @@ class UserItem(MethodView):
     def get(self, user_id):
         return service.get_user(get_session(), user_id)
 
-    @blp.arguments(UserPatchSchema)
+    @blp.arguments(UserPatchSchema, examples=examples.of("UserPatchSchema"))
     @blp.response(200, UserOutSchema)
     def patch(self, body, user_id):
         """Disable or re-enable an account (reason required, audited)."""
@@ -95,7 +96,7 @@ class TokenList(MethodView):
         session = get_session()
         return service.list_tokens(session, service.get_user(session, user_id))
 
-    @blp.arguments(TokenInSchema)
+    @blp.arguments(TokenInSchema, examples=examples.of("TokenInSchema"))
     @blp.response(201, IssuedTokenOutSchema)
     def post(self, body, user_id):
         """Issue a token; the secret is in this answer and nowhere else."""

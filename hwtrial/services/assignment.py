@@ -50,8 +50,9 @@ def original_texts(definition: Mapping[str, Any], template_key: str, locale: str
 
 def _times(open_at: datetime | None, due_at: datetime | None, expire_at: datetime | None,
            now: datetime) -> tuple[datetime, datetime, dict[str, list[str]]]:
+    # Only comparisons until a time is known to be near now: a form's time may be in year 1 or
+    # 9999, where adding the grace period overflows (that was a 500).
     open_at = open_at or now
-    expire_at = expire_at or (due_at + DEFAULT_GRACE if due_at else None)
     errors: dict[str, list[str]] = {}
     if open_at < now - PAST_TOLERANCE:
         errors["open_at"] = ["must not be in the past"]
@@ -65,8 +66,12 @@ def _times(open_at: datetime | None, due_at: datetime | None, expire_at: datetim
         errors["due_at"] = ["must be after open_at"]
     elif due_at > now + HORIZON:
         errors["due_at"] = ["must be within a year"]
+    if due_at is not None and "due_at" not in errors and expire_at is None:
+        expire_at = due_at + DEFAULT_GRACE
     if due_at and expire_at and expire_at < due_at:
         errors["expire_at"] = ["must not be before due_at"]
+    elif expire_at is not None and expire_at > now + 2 * HORIZON:
+        errors["expire_at"] = ["must be within two years"]
     return open_at, expire_at, errors
 
 

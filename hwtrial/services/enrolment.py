@@ -2,7 +2,8 @@
 
 Idempotency: the same ``external_id`` with the same strata and cluster answers with the stored
 enrolment (200); with other strata or cluster it is a conflict (409, stored answer under
-``existing``). A concurrent duplicate that loses the race on the UNIQUE (study, external_id)
+``existing``), and so is an id that enrolled itself through a recruitment platform when staff or a
+host enrol it (or the other way round). A concurrent duplicate that loses the race on the UNIQUE (study, external_id)
 constraint is turned into the same replay through a SAVEPOINT.
 """
 
@@ -84,7 +85,19 @@ def participant_by_ref(session: Session, study: Study, ref: str | int) -> Partic
     return find_participant(session, study, str(ref))
 
 
-def _same_or_conflict(principal, study, design, existing: Participant, strata, cluster) -> Enrolment:
+#: Sources whose participants enrolled themselves (through a recruitment platform's link).
+SELF_ENROLLED = frozenset({"prolific"})
+
+
+def _same_or_conflict(principal, study, design, existing: Participant, strata, cluster,
+                      source: str) -> Enrolment:
+    if (existing.source in SELF_ENROLLED) != (source in SELF_ENROLLED):
+        # Never a replay across channels: a visitor of the study's recruitment link who
+        # enrolled under a host's id (squatting it) holds a session of that participant, so
+        # the host must not adopt it and hand it to its user, nor the link the other way round.
+        raise ServiceError(409, f"participant {existing.external_id!r} enrolled through another channel "
+                                f"({existing.source})", {"external_id": [f"taken by a {existing.source} enrolment"]},
+                           {"existing": participant_view(principal, study, existing, design)})
     if existing.strata == strata and (existing.cluster_key or None) == (cluster or None):
         return Enrolment(existing, created=False)
     raise ServiceError(409, f"participant {existing.external_id!r} is enrolled with other strata",
@@ -128,7 +141,7 @@ def enrol(session: Session, principal: Principal, study: Study, data: dict, *,
         existing = find_participant(session, study, external_id)
         if existing is None:  # some other constraint failed: not a replay
             raise
-        return _same_or_conflict(principal, study, design, existing, strata, cluster)
+        return _same_or_conflict(principal, study, design, existing, strata, cluster, source)
     if consent is not None:
         session.add(ConsentRecord(participant_id=participant.id, **consent))
     # Homework before allocation: the schedule does not depend on the arm, and everything

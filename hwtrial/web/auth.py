@@ -36,7 +36,7 @@ def _login_page(status: int = 200, email: str = "", error: str | None = None):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _login_page()
     check_csrf()
     session, email = get_session(), request.form.get("email", "")
@@ -96,7 +96,7 @@ def participant_start():
     token = request.values.get("token", "")
     reminder = request.values.get("reminder", "")
     reminder = int(reminder) if reminder.isdigit() and len(reminder) < 10 else None
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         response = current_app.make_response(render_template("hwtrial/participant_start.html", token=token,
                                                               reminder=reminder))
         response.headers["Referrer-Policy"] = "no-referrer"

@@ -13,7 +13,7 @@ def _is_staff_page() -> bool:
 
 
 def render_service_error(error, name: str):
-    if error.status == 401 and request.method == "GET" and _is_staff_page():
+    if error.status == 401 and request.method in ("GET", "HEAD") and _is_staff_page():
         target = request.full_path.rstrip("?")
         return redirect(url_for("hwtrial_auth.login", next=target))
     back = url_for("hwtrial_staff.study_list") if _is_staff_page() else None

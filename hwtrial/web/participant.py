@@ -234,7 +234,7 @@ def consent():
     if ctx.consented:
         return redirect(url_for(".home"))
     text = flow.consent_text(ctx.definition, ctx.locale)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _render("consent.html", ctx, text=text, error=False)
     check_csrf()
     if request.form.get("agree") != "yes":
@@ -250,7 +250,7 @@ def questionnaire(timepoint: str, instrument: str):
         return redirect(url_for(".consent"))
     inst = questionnaires.instrument(ctx.definition, instrument)
     place = flow.questionnaire_position(ctx.definition, timepoint, instrument)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _render("questionnaire.html", ctx, inst=inst, timepoint=timepoint, answers={}, errors={},
                        place=place)
     check_csrf()
@@ -282,7 +282,7 @@ def task(instance_id: int):
     instance = flow.own_instance(session, ctx.participant, instance_id, now)
     if not ctx.consented:
         return redirect(url_for(".consent"))
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         view = flow.task_view(session, ctx.participant, instance, ctx.locale, now, ctx.arm_key)
         return _render("task.html", ctx, instance=instance, view=view, values=instance.draft or {}, now=now,
                        errors={}, saved=request.args.get("saved") == "1", reminders=_reminder_choice(ctx, now))
@@ -325,7 +325,7 @@ def review(instance_id: int):
     if spec is None or instance.state != "submitted":
         return redirect(url_for(".done", instance_id=instance_id))
     entry = flow.entry_view(session, ctx.participant, instance, ctx.locale, ctx.arm_key)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _render("review.html", ctx, instance=instance, spec=spec, values={}, errors={}, entry=entry)
     check_csrf()
     try:
@@ -362,7 +362,7 @@ def leave():
     ctx = _ctx()
     if ctx.participant.status != "active":
         return redirect(url_for(".home"))
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _render("leave.html", ctx)
     check_csrf()
     reason = request.form.get("reason", "").strip() or "left from the participant pages"

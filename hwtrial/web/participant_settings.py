@@ -38,7 +38,7 @@ def preferences():
     """Language and time zone; a new time zone re-plans homework and reminders."""
     ctx, session = _ctx(), get_session()
     zones = settings.common_timezones(ctx.participant.timezone)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _render("settings.html", ctx, zones=zones, errors={}, saved=request.args.get("saved") == "1")
     check_csrf()
     try:

@@ -32,7 +32,7 @@ def prolific_entry(study_key):
     definition = definition_of(session, study)
     # The switcher's choice, else the browser's language among the study's, else its default.
     locale = participant_entry.choose_locale(definition, None, args.get("lang"), accept_languages())
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         recruitment.check_entry(study, args)
         fields = {k: v for k, v in request.args.items() if k not in ("csrf_token", "lang")}
         response = current_app.make_response(render_template(

@@ -79,7 +79,7 @@ class Gunicorn:
 
     def __enter__(self) -> Gunicorn:
         self.proc = subprocess.Popen(self.args, env=self.env, cwd=REPO)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # four workers import numpy, scipy, pandas: 39 s measured on 2 busy cores
         while time.monotonic() < deadline:
             try:
                 if requests.get(self.base + "/healthz", timeout=5).status_code == 200:

@@ -61,6 +61,20 @@ def test_list_filters_status_and_enrolment_time(client, enrolled, staff):
     assert naive.status_code == 422 and "enrolled_after" in naive.get_json()["errors"]
 
 
+def test_far_time_bounds_are_valid_filters(client, enrolled, staff):
+    """Year 1 or 9999 with any offset is a bound the document allows: it selects everything or
+    nothing (it answered 500: the conversion to UTC overflowed)."""
+    headers = staff["coordinator"]
+    everyone = sorted(p["id"] for p in enrolled)
+    for bounds, expected in [({"enrolled_after": "9999-12-31T23:59:59-23:59"}, []),
+                             ({"enrolled_before": "0001-01-01T00:00:00+14:00"}, []),
+                             ({"enrolled_after": "0001-01-01T00:00:00+14:00",
+                               "enrolled_before": "9999-12-31T23:59:59.999999-23:59"}, everyone)]:
+        answer = client.get(URL, query_string=bounds, headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+        assert sorted(p["id"] for p in answer.get_json()) == expected, bounds
+
+
 def test_arm_filter_only_for_callers_who_see_arms(client, enrolled, staff):
     arm = enrolled[0]["arm"]
     rows = client.get(URL, query_string={"arm": arm}, headers=staff["coordinator"]).get_json()

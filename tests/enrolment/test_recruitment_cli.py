@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from hwtrial.models import Allocation, AuditEntry, Participant
 
-from .helpers import rct
+from .helpers import enrol, rct
 
 STRATA = "&site=online&severity=severe"
 
@@ -113,6 +113,25 @@ def test_reentry_needs_the_recorded_session_id(app, client, load_study, make_use
     own = app.test_client()
     assert enter(own, entry(app, pid="pp-2", session_id="y-1") + STRATA).status_code == 302
     assert enter(own, entry(app, pid="pp-2", session_id="other") + STRATA).status_code == 302
+
+
+def test_an_id_taken_through_the_study_link_is_not_adopted_by_the_host(app, client, load_study, make_user,
+                                                                          bearer):
+    """A visitor who enrols under a host's id (squatting it) keeps a session of that participant,
+    so the host's later enrolment of the id must not replay it (and hand the host's user a link to
+    a participant someone else is signed in as): 409, no link, nothing new stored."""
+    load_study("reminder-rct")
+    coord = bearer(make_user("coordinator")[1])
+    squatter = app.test_client()
+    assert enter(squatter, entry(app, pid="host-user-7") + STRATA).status_code == 302
+    answer = enrol(client, coord, "reminder-rct", "host-user-7", {"site": "online", "severity": "severe"})
+    assert answer.status_code == 409, answer.get_json()
+    body = answer.get_json()
+    assert "link" not in body and "link" not in body.get("existing", {})
+    assert body["errors"] == {"external_id": ["taken by a prolific enrolment"]}
+    with app.app_context():
+        rows = app.extensions["hwtrial"].db.session.scalars(sa.select(Participant)).all()
+    assert [(p.external_id, p.source) for p in rows] == [("host-user-7", "prolific")]
 
 
 def test_cli_prints_the_study_url(app, runner, load_study):

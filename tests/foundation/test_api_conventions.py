@@ -48,6 +48,32 @@ def test_openapi_declares_security_per_operation(openapi):
         {"bearerAuth": []}, {"sessionCookie": []}]
 
 
+def test_every_request_body_has_examples_the_schema_accepts(openapi):
+    """A newcomer reads the body to send in the document (and the docs page's "Try it out"):
+    every JSON request body has examples, and each loads through its input schema."""
+    import importlib
+
+    import marshmallow as ma
+
+    from hwtrial.api.examples import EXAMPLES
+    from hwtrial.api.participants import ENROL_EXAMPLES
+
+    bodies = [(path, method, op["requestBody"]["content"]["application/json"])
+              for path, ops in openapi["paths"].items() for method, op in ops.items()
+              if isinstance(op, dict) and "requestBody" in op]
+    assert len(bodies) >= 16
+    assert [(path, method) for path, method, body in bodies if not body.get("examples")] == []
+    modules = [importlib.import_module(f"hwtrial.api.{name}") for name in
+               ("studies", "users", "events", "homework", "participants", "allocations")]
+    for name, examples in [*EXAMPLES.items(), ("EnrolInSchema", ENROL_EXAMPLES)]:
+        schema = next(getattr(m, name) for m in modules if hasattr(m, name))()
+        for key, example in examples.items():
+            try:
+                schema.load(example["value"])
+            except ma.ValidationError as error:  # pragma: no cover - the failure message
+                raise AssertionError(f"{name} example {key!r}: {error.messages}") from None
+
+
 def test_openapi_lists_error_codes_and_no_blanket_default(openapi):
     operations = [op for ops in openapi["paths"].values() for op in ops.values() if "responses" in op]
     assert operations and not [op for op in operations if "default" in op["responses"]]

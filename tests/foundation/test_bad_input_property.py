@@ -187,3 +187,50 @@ def test_bad_ids_and_keys_in_any_url_are_4xx_never_500(app, client, load_study, 
         _check(client.open(url, method=method.upper(), headers=headers, json={}), (method, url))
 
     run()
+
+
+#: Times at and past the edges of Python's datetime range (and nonsense that looks like a time).
+EDGE_TIMES = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59.999999+00:00",
+              "0001-01-01T00:00:00Z", "2026-13-45T99:99:99Z", "1e999"]
+
+
+def _time_fields(document, schema, path=()):
+    for name, prop in (_resolve(document, schema).get("properties") or {}).items():
+        prop = _resolve(document, prop)
+        if prop.get("format") == "date-time":
+            yield path + (name,)
+        if prop.get("type", "object") == "object" and "properties" in prop:
+            yield from _time_fields(document, prop, path + (name,))
+
+
+def test_edge_times_in_every_time_field_and_query_are_4xx_never_500(app, client, load_study, make_user,
+                                                                     bearer):
+    """Regression: ``GET …/participants?enrolled_after=9999-12-31T23:59:59-23:59`` answered 500
+    (OverflowError converting to UTC): every date-time field of every operation, body or query."""
+    coordinator, admin, ids, _ops = _world(app, client, load_study, make_user, bearer)
+    document = client.get("/api/v1/openapi.json").get_json()
+    targets = [("post", "/studies/{study_key}/events", ("events", 0, "client_time"), "body")]
+    for template, item in document["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict):
+                continue
+            short = template.removeprefix("/api/v1")
+            targets += [(method, short, (p["name"],), "query") for p in operation.get("parameters", [])
+                        if p["in"] == "query" and p.get("schema", {}).get("format") == "date-time"]
+            schema = (operation.get("requestBody") or {}).get("content", {}).get(
+                "application/json", {}).get("schema")
+            targets += [(method, short, path, "body") for path in (_time_fields(document, schema) if schema else [])]
+    assert ("get", "/studies/{study_key}/participants", ("enrolled_after",), "query") in targets
+    for method, template, path, where in targets:
+        headers = admin if template.startswith(("/users", "/me")) else coordinator
+        url = _url(template, ids)
+        for value in EDGE_TIMES:
+            if where == "query":
+                answer = client.open(f"{url}?{path[0]}={quote(value, safe='')}", method=method.upper(),
+                                     headers=headers)
+            else:
+                body = copy.deepcopy(BASELINES.get((method, template), {}))
+                _put(body, path, value)
+                answer = client.open(url, method=method.upper(), data=_encode(body),
+                                     headers={**headers, "Content-Type": "application/json"})
+            _check(answer, (method, url, path, value))

@@ -121,3 +121,31 @@ def test_a_bad_rate_is_refused_at_start(database_url):
 
     with pytest.raises(ConfigError, match="HWTRIAL_LOGIN_LIMIT_ACCOUNT"):
         make_app(database_url, HWTRIAL_LOGIN_LIMIT_ACCOUNT="often")
+
+
+def test_gunicorn_conf_needs_shared_counters_for_several_production_workers():
+    from hwtrial.gunicorn_conf import throttle_storage_problem
+
+    production = {"HWTRIAL_ENV": "production", "HWTRIAL_RATELIMIT_STORAGE_URL": None}
+    assert "4 workers" in throttle_storage_problem(4, production)
+    assert throttle_storage_problem(1, production) is None
+    assert throttle_storage_problem(4, {**production, "HWTRIAL_RATELIMIT_STORAGE_URL": "redis://r:6379/2"}) is None
+    assert throttle_storage_problem(4, {**production, "HWTRIAL_ENV": "development"}) is None
+
+
+def test_gunicorn_refuses_several_workers_with_counters_in_memory(tmp_path):
+    """The README's production command (several workers) on per-worker memory counters would let
+    each worker grant the full limit: gunicorn with hwtrial's config stops before serving."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HWTRIAL_")}
+    env.update(HWTRIAL_SECRET_KEY="k" * 40, HWTRIAL_DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:hwtrial.gunicorn_conf",
+                "-w", "2", "-b", "127.0.0.1:0", "hwtrial:create_app()"]
+    done = subprocess.run(gunicorn, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "HWTRIAL_RATELIMIT_STORAGE_URL: 2 workers" in done.stderr

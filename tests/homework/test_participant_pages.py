@@ -313,3 +313,16 @@ def test_questionnaires_wait_for_consent(app, load_study, enrol, sign_in):
         with pytest.raises(ServiceError) as refused:
             questionnaires.submit(session, participant, study, "baseline", "phq9", PHQ9_OK, utcnow())
         assert refused.value.status == 403
+
+
+def test_head_answers_like_get_on_pages_that_also_take_a_form(app, client, load_study, enrol, sign_in):
+    """HEAD (uptime checks, link previews) is a read: it answered 400 "the form expired" on every
+    GET+POST page because the view took any method but GET for the form's POST."""
+    load_study("reminder-rct")
+    pid = enrol("reminder-rct")
+    participant = sign_in(pid)
+    for browser, url in [(client, "/login"), (client, "/p/start?token=not-a-token"),
+                         (participant, "/p/consent"), (participant, "/p/settings"), (participant, "/p/leave")]:
+        get, head = browser.get(url), browser.head(url)
+        assert (url, head.status_code) == (url, get.status_code), head.get_data(as_text=True)
+        assert head.get_data() == b""

@@ -228,6 +228,10 @@ def test_forms_refuse_a_missing_or_foreign_csrf_token(app, care, sign_in):
     ({"open_at": "+3", "due_at": "+2"}, "due_at", "must be after open_at"),
     ({"expire_at": "+1"}, "expire_at", "must not be before due_at"),
     ({"due_at": "+400"}, "due_at", "must be within a year"),
+    # The ends of the datetime range (due + grace, open - tolerance overflowed: 500).
+    ({"due_at": "9999-12-31T23:59"}, "due_at", "must be within a year"),
+    ({"open_at": "0001-01-01T00:00"}, "open_at", "must not be in the past"),
+    ({"expire_at": "9999-12-31T23:59"}, "expire_at", "must be within two years"),
     ({"intro": "x" * 3001}, "tailoring.intro", "at most 3000 characters"),
     ({"label-situation": ""}, "tailoring.fields.situation.label", "must not be empty"),
     ({"label-emotion": "y" * 301}, "tailoring.fields.emotion.label", "at most 300 characters"),

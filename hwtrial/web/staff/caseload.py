@@ -121,7 +121,7 @@ def assign(participant_id: int):
     texts, fields = _assign_form(view, chosen)
     form = {"view": view, "chosen": chosen, "texts": texts, "fields": fields,
             "default_due": _default_due(view.participant)}
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _render("assign", values={}, errors={}, **form)
     check_csrf()
     body, form_errors = _assign_body(request.form, view.participant, fields)
@@ -140,7 +140,7 @@ def assign(participant_id: int):
 def review_homework(instance_id: int):
     session, principal = get_session(), current_principal()
     view = caseload.homework_view(session, principal, instance_id)  # 404 before anything else
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _render("review", view=view, values={}, errors={})
     check_csrf()
     answers = {k: v for k, v in request.form.to_dict(flat=False).items() if k not in _CONTROL}

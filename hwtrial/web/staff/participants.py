@@ -58,7 +58,7 @@ def participant_list(study_key):
 def participant_enrol(study_key):
     session, principal, study = _load(study_key)
     options = enrol_options(session, study)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _enrol_form(study, options, {}, {})
     check_csrf()
     try:

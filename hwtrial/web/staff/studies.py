@@ -54,7 +54,7 @@ def _unreadable(raw: bytes, message: str) -> study_files.FileCheck:
 
 @bp.route("/study-files/new", methods=["GET", "POST"])
 def study_new():
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render_template("hwtrial/staff/studies/new.html", check=None)
     check_csrf()
     check = _submitted_text()
@@ -78,7 +78,7 @@ def _file_page(study, check=None, reason="", error=None, status=200):
 def study_file(study_key):
     session, principal = get_session(), _principal()
     study = studies.get_study(session, principal, study_key)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _file_page(study)
     check_csrf()
     check = _submitted_text()

@@ -45,7 +45,7 @@ class UserFormSchema(UserInSchema):
 @bp.route("/users", methods=["GET", "POST"])
 def user_list():
     session = get_session()
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _list_page(session, MultiDict(), {})
     check_csrf()
     form = request.form

@@ -27,7 +27,10 @@ def recruitment_url(key, base_url, strata):
 
     def work():
         study = get_study(get_session(), None, key)
-        entry_study(get_session(), key, entry_token(study))  # 404 without a recruitment section
+        if not (study.definition.get("recruitment") or {}).get("prolific"):
+            raise click.ClickException(f"study {key!r} has no recruitment.prolific section in its file: "
+                                       "add one (studies/README.md, 'recruitment') and amend the study")
+        entry_study(get_session(), key, entry_token(study))  # 404 when not active
         root = base_url or current_app.config["HWTRIAL_PUBLIC_URL"] or "http://127.0.0.1:5000"
         return study_url(study, root, dict(s.partition("=")[::2] for s in strata))
 

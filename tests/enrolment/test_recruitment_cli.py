@@ -143,7 +143,8 @@ def test_cli_prints_the_study_url(app, runner, load_study):
     assert url.startswith("https://t.example/r/reminder-rct?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}")
     assert entry(app).split("&entry=")[1] in url and url.endswith("&site=online")
     load_study("therapist-cluster")
-    assert runner.invoke(args=["hwtrial", "recruitment", "url", "therapist-cluster"]).exit_code != 0
+    refused = runner.invoke(args=["hwtrial", "recruitment", "url", "therapist-cluster"])
+    assert refused.exit_code != 0 and "has no recruitment.prolific section" in refused.output
 
 
 @pytest.fixture

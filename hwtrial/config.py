@@ -72,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
     # Celery on Redis (optional): broker URL and the queue hwtrial's tasks use.
     "HWTRIAL_CELERY_BROKER_URL": None,
     "HWTRIAL_CELERY_QUEUE": "hwtrial",
+    # Rows per SPSS/Stata file of an export: larger tables are numbered parts (memory: one part).
+    "HWTRIAL_EXPORT_PART_ROWS": 250_000,
     # Throttling (see hwtrial.web.throttle): counters in Redis when a URL is set, else in memory.
     "HWTRIAL_RATELIMIT_STORAGE_URL": None,
     "HWTRIAL_LOGIN_LIMIT_ACCOUNT": "5 per 15 minutes",  # failed sign-ins per account

@@ -19,6 +19,9 @@ CONVENTIONS = (
     "Booleans are 1/0 in CSV, bool in Parquet, 0/1 labelled no/yes in SPSS and Stata.",
     "Categories are the stored values in CSV and Parquet and codes 1, 2, ... with value labels in SPSS and Stata "
     "(the 'values' column lists code = value: label).",
+    "A .sav/.dta table of more rows than the export's part size (HWTRIAL_EXPORT_PART_ROWS) is written as numbered "
+    "parts (name.part001.sav, ...) with identical variables and labels: combine them with SPSS ADD FILES or Stata "
+    "append (the commands are under the table below; the manifest lists the parts).",
     "Names have at most 32 characters (Stata). Variable labels are cut to 80 bytes, value labels to 120 bytes, "
     "Stata strings to 2,045 bytes and SPSS strings to 32,767 bytes.",
 )
@@ -46,14 +49,24 @@ def write_csv(path: Path, tables: list[tuple[Table, list[Column]]]) -> None:
         writer.writerows(rows(tables))
 
 
-def write_html(path: Path, tables: list[tuple[Table, list[Column]]], title: str) -> None:
+def write_html(path: Path, tables: list[tuple[Table, list[Column]]], title: str,
+               parts: dict[str, dict[str, list[str]]] | None = None) -> None:
+    """The codebook page; ``parts`` (table -> format -> files) lists tables written in parts
+    with the SPSS / Stata commands that combine them."""
+    from .labelled import combine_syntax
+
     esc = html.escape
+    split = parts or {}
     parts = [f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{esc(title)}</title>"
              "</head><body>", f"<h1>{esc(title)}</h1>", "<ul>"]
     parts += [f"<li>{esc(c)}</li>" for c in CONVENTIONS] + ["</ul>"]
     for table, cols in tables:
         parts.append(f"<h2 id=\"{esc(table.name)}\">{esc(table.name)}</h2><p>{esc(table.label)}</p>")
         parts += [f"<p>{esc(n)}</p>" for n in table.notes]
+        for fmt, names in (split.get(table.name) or {}).items():
+            local = [n.rsplit("/", 1)[-1] for n in names]
+            parts.append(f"<p>{esc(fmt)}: {len(names)} parts ({esc(', '.join(local))}); combine with:</p>"
+                         f"<pre>{esc(combine_syntax(fmt, local))}</pre>")
         parts.append("<table border=\"1\"><thead><tr>" + "".join(f"<th>{h}</th>" for h in HEADER[1:])
                      + "</tr></thead><tbody>")
         for row in rows([(table, cols)]):

@@ -7,9 +7,11 @@ from. Participants left out for withdrawn data-use consent are added back as row
 data from the manifest's counts (the flow and allocation checks count them; no analysis
 uses them).
 
-Limits (README, Exports): a blinded bundle lacks what tells arms apart (self-review depth,
-arm-specific events, decision points, factor names), so its sections that read those
-differ from the blinded results API; an unblinded bundle reproduces the API byte for byte.
+A blinded bundle lacks what tells arms apart (self-review depth, arm-specific event types,
+decision points, factor names); the blinded results API leaves out the same (engagement's
+self-review depth and the MRT section are not applicable, events count only the types every
+arm produces), and a blinded factorial bundle's arms carry their blinded cell (factor
+letters and level numbers), so both bundles reproduce their API body byte for byte.
 """
 
 from __future__ import annotations
@@ -174,8 +176,8 @@ def _decision_points(b: Bundle, window_hours: float) -> pd.DataFrame | None:
 def blinded_definition_for_results(definition: dict) -> dict:
     """A blinded bundle's definition in the shape the results read: arms keyed by code."""
     out = dict(definition)
-    out["arms"] = [{"key": a["code"], "code": a["code"], "ratio": a["ratio"], "features": {}}
-                   for a in definition["arms"]]
+    out["arms"] = [{"key": a["code"], "code": a["code"], "ratio": a["ratio"], "features": {},
+                    **({"cell": a["cell"]} if "cell" in a else {})} for a in definition["arms"]]
     return out
 
 

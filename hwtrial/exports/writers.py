@@ -1,7 +1,8 @@
 """Writers that take a table chunk by chunk: CSV and Parquet stream; SPSS and Stata spool.
 
 Every writer is ``write(path, columns, chunks, meta) -> rows``. ``chunks`` yields
-``{column name: values}`` (see :mod:`.rows`); missing is ``None``.
+``{column name: values}`` (:func:`.rows.stream`), for CSV lists of row tuples in CSV form
+(:func:`.rows.csv_rows`, listed in :data:`ROW_CHUNKS`); missing is ``None``.
 
 - CSV: UTF-8, a header row, ``,`` separated, ``\\n`` line ends; times ISO 8601 in UTC
   (``2024-03-04T09:00:00.000000+00:00``); booleans ``1``/``0``; missing is the empty field.
@@ -22,28 +23,22 @@ import pyarrow.parquet as pq
 
 from .spec import Column
 
-#: Writers that want times as ISO 8601 text rather than datetimes (see rows.stream).
-TEXT_TIMES = {"csv"}
+#: Writers that take chunks of row tuples in CSV form (rows.csv_rows) rather than columns.
+ROW_CHUNKS = {"csv"}
 ARROW_TYPES = {"integer": pa.int64(), "number": pa.float64(), "string": pa.string(),
                "category": pa.string(), "boolean": pa.bool_(), "datetime": pa.timestamp("us", tz="UTC")}
 Chunks = Iterable[dict[str, list]]
 
 
-def _csv_values(column: Column, values: list) -> list:
-    if column.type == "boolean":  # times arrive as ISO text (rows.stream(text_times=True))
-        return [None if v is None else int(v) for v in values]
-    return values
-
-
-def write_csv(path: Path, columns: list[Column], chunks: Chunks, meta: dict | None = None) -> int:
+def write_csv(path: Path, columns: list[Column], chunks: Iterable[list[tuple]], meta: dict | None = None) -> int:
+    """CSV from chunks of row tuples already in CSV form (:func:`hwtrial.exports.rows.csv_rows`)."""
     rows = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([c.name for c in columns])
         for chunk in chunks:
-            cols = [_csv_values(c, chunk[c.name]) for c in columns]
-            writer.writerows(zip(*cols, strict=True))
-            rows += len(cols[0]) if cols else 0
+            writer.writerows(chunk)
+            rows += len(chunk)
     return rows
 
 

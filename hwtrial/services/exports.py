@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,12 @@ def _scope(principal: Principal | None, study, options: ExportOptions) -> Scope:
                  max_shift_days=days or DEFAULT_SHIFT_DAYS)
 
 
+def _part_rows() -> int | None:
+    from flask import current_app, has_app_context
+
+    return int(current_app.config.get("HWTRIAL_EXPORT_PART_ROWS") or 0) or None if has_app_context() else None
+
+
 def _actor(principal: Principal | None) -> str:
     return "cli" if principal is None else principal.actor
 
@@ -96,7 +103,7 @@ def export_table(session: Session, principal: Principal | None, study_key: str, 
     if table not in REGISTRY or fmt not in FORMATS:
         raise ServiceError(404, f"no export {table}.{fmt}")
     scope = _scope(principal, study, options)
-    plan = bundle.plan(study, scope, [table])
+    plan = bundle.plan(study, scope, [table], part_rows=_part_rows())
     if not plan.tables:
         raise ServiceError(403, f"the {table} table tells arms apart: it needs the unblinding right")
     workdir = Path(workdir or tempfile.mkdtemp(prefix="hwtrial-export-"))
@@ -104,9 +111,19 @@ def export_table(session: Session, principal: Principal | None, study_key: str, 
     path = workdir / name
     (t, columns), = plan.tables
     n = bundle.write_table(session, plan, t, columns, fmt, path)
+    media = FORMATS[fmt][1]
+    files = bundle.table_files(path, fmt)
+    if files != [path]:  # a .sav/.dta table in parts: one zip of the parts
+        name = f"{study.key}-{table}-{fmt}-parts.zip"
+        path = workdir / name
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for part in files:
+                archive.write(part, part.name)
+                part.unlink()
+        media = "application/zip"
     sha = bundle.sha256_file(path)
     _record(session, principal, study, table, scope, [fmt], sha, {table: n})
-    return ExportFile(path, name, FORMATS[fmt][1], sha, path.stat().st_size)
+    return ExportFile(path, name, media, sha, path.stat().st_size)
 
 
 def export_bundle(session: Session, principal: Principal | None, study_key: str, formats, *,
@@ -120,7 +137,7 @@ def export_bundle(session: Session, principal: Principal | None, study_key: str,
     study = get_study(session, principal, study_key)
     formats = parse_formats(formats)
     scope = _scope(principal, study, options)
-    plan = bundle.plan(study, scope)
+    plan = bundle.plan(study, scope, part_rows=_part_rows())
     as_dir = out is not None and out.suffix != ".zip"
     staging = out if as_dir else Path(tempfile.mkdtemp(prefix="hwtrial-bundle-"))
     try:

@@ -32,13 +32,13 @@ from ..models import (
     Study,
     utcnow,
 )
-from ..models.homework import CLOSED_STATES
 from ..plots import Plot
 from ..report.consort import Consort, ParticipantRecord, consort_flow
 from ..report.figures import ReportData, report_plots
 from ..report.summary import design_summary
 from ..report.tables import ResultTables, result_tables
 from ..studydef.blind import blind_definition
+from .arm_series import arm_series
 from .blinding import arm_codes
 from .results import build_results, sees_arms
 from .studies import get_study
@@ -148,27 +148,6 @@ def consort_for(session: Session, principal: Principal | None, study_key: str, *
                     now or utcnow())
 
 
-def _week_sql(dialect: str) -> str:
-    """SQL for the Monday starting the week of ``due_at`` (as a date string)."""
-    if dialect == "postgresql":
-        return "to_char(date_trunc('week', i.due_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
-    return "date(i.due_at, '-' || ((CAST(strftime('%w', i.due_at) AS INTEGER) + 6) % 7) || ' days')"
-
-
-def _weekly_adherence(session: Session, study: Study) -> list[tuple[str, str, int, int]]:
-    """(arm key, week, closed instances, submitted) of closed homework, in one grouped query."""
-    week = _week_sql(session.get_bind().dialect.name)
-    closed = ", ".join(f"'{s}'" for s in CLOSED_STATES)
-    sql = f"""SELECT a.arm_key, {week} AS week, COUNT(*),
-                     SUM(CASE WHEN i.state = 'submitted' THEN 1 ELSE 0 END)
-              FROM hwtrial_homework_instance i
-              JOIN hwtrial_allocation a ON a.participant_id = i.participant_id
-              WHERE i.study_id = :sid AND i.state IN ({closed})
-              GROUP BY a.arm_key, week ORDER BY week"""
-    return [(arm, str(w)[:10], int(n), int(done or 0))
-            for arm, w, n, done in session.execute(sa.text(sql), {"sid": study.id})]
-
-
 def _engagement(session: Session, study: Study) -> list[sa.Row]:
     """Per participant, over submitted homework: mean minutes on task, mean edits, mean effort."""
     i = HomeworkInstance
@@ -180,25 +159,28 @@ def _engagement(session: Session, study: Study) -> list[sa.Row]:
         .group_by(i.participant_id, Allocation.arm_key)).all()
 
 
-def _report_data(session: Session, study: Study, doc: dict[str, Any], people: list[sa.Row],
-                 labels: dict[str, str]) -> ReportData:
+def _report_data(session: Session, study: Study, doc: dict[str, Any], labels: dict[str, str]) -> ReportData:
+    """The plots' inputs; enrolment, balance and weekly adherence from the same service as the
+    staff study page (:func:`.arm_series.arm_series`), allocated participants only."""
     arms = [labels[a["key"]] for a in study.definition["arms"]]
+    series = arm_series(session, study)
     enrolled: dict[str, list[date]] = {arm: [] for arm in arms}
+    for day, arm_key, n in series.enrolment:
+        if arm_key is not None:
+            enrolled[labels[arm_key]] += [day] * n
     strata: dict[str, dict[str, dict[str, int]]] = {
         s["key"]: {lv: dict.fromkeys(arms, 0) for lv in s["levels"]}
         for s in study.definition.get("stratification") or []}
-    for p in people:
-        if p.arm_key is None:
+    for values, arm_key, n in series.strata:
+        if arm_key is None:
             continue
-        arm = labels[p.arm_key]
-        enrolled[arm].append(p.enrolled_at.date())
         for factor, levels in strata.items():
-            level = (p.strata or {}).get(factor)
+            level = values.get(factor)
             if level in levels:
-                levels[level][arm] += 1
+                levels[level][labels[arm_key]] += n
     weekly: dict[str, list[tuple[date, int, int]]] = {arm: [] for arm in arms}
-    for arm_key, week, n, done in _weekly_adherence(session, study):
-        weekly[labels[arm_key]].append((date.fromisoformat(week), n, done))
+    for week, arm_key, n, done in series.adherence:
+        weekly[labels[arm_key]].append((week, n, done))
     engagement: dict[str, dict[str, list[float]]] = {m: {arm: [] for arm in arms}
                                                      for m in ("minutes", "edits", "effort")}
     for arm_key, minutes, edits, effort in _engagement(session, study):
@@ -225,7 +207,7 @@ def build_report(session: Session, principal: Principal | None, study_key: str, 
     consort = _consort(session, study, doc, people, labels, blind, now)
     definition = (blind_definition(study.definition, arm_codes(study)) if blind
                   else study.definition)
-    data = _report_data(session, study, doc, people, labels)
+    data = _report_data(session, study, doc, labels)
     return TrialReport(
         study_key=study.key, title=study.title, blinded=blind, generated_at=now,
         design=design_summary(definition, status=study.status, version=study.current_version,

@@ -105,8 +105,8 @@ def build_results(session: Session, principal: Principal | None, study_key: str,
     study = get_study(session, principal, study_key)
     blind = not sees_arms(principal, study)
     names = parse_sections(sections)
-    micro = "mrt" in names and is_micro_randomised(study.definition)
-    data = load_input(session, study, micro_randomised=micro)
+    micro = "mrt" in names and not blind and is_micro_randomised(study.definition)
+    data = load_input(session, study, micro_randomised=micro, blinded=blind)
     return results_document(data, blind=blind, population=population, sections=names)
 
 

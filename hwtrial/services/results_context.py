@@ -2,7 +2,9 @@
 
 Arm labels are decided once, here: arm keys for callers who may see arms, blinded codes
 (A, B, C1, ...) otherwise. Every section computes with those labels, so a blinded
-document differs from an unblinded one only in names, never in numbers.
+document differs from an unblinded one in names, never in numbers, but for what a blinded
+export cannot carry either (engagement's self-review depth and the MRT section are not
+applicable; events count only types every arm produces; see results_sections.BLINDED_METRICS).
 """
 
 from __future__ import annotations

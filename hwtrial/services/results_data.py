@@ -144,10 +144,15 @@ def homework_aggregates(session: Session, study: Study) -> pd.DataFrame:
     return df.astype({c: float for c in cols[4:]})
 
 
-def event_counts(session: Session, study: Study) -> pd.DataFrame:
-    """Events per participant, counted in one grouped pass over the event table."""
+def event_counts(session: Session, study: Study, blinded: bool = False) -> pd.DataFrame:
+    """Events per participant, counted in one grouped pass over the event table.
+
+    ``blinded``: only event types every arm produces (as a blinded export holds them)."""
+    from ..exports.tables import ARM_EVENT_TYPES
+
+    only = (" AND type NOT IN (" + ", ".join(f"'{t}'" for t in ARM_EVENT_TYPES) + ")") if blinded else ""
     sql = ("SELECT participant_id, COUNT(*) FROM hwtrial_event "
-           "WHERE study_id = :sid GROUP BY participant_id")
+           f"WHERE study_id = :sid{only} GROUP BY participant_id")
     return fetch_frame(session, sql, {"sid": study.id}, ["participant_id", "n_events"])
 
 
@@ -203,7 +208,7 @@ def decision_point_rows(session: Session, study: Study,
 
 def load_tables(session: Session, study: Study, *, covariate_keys: list[str],
                 score_pairs: list[tuple[str, str]], micro_randomised: bool,
-                proximal_window_hours: float = PROXIMAL_WINDOW_HOURS) -> StudyTables:
+                proximal_window_hours: float = PROXIMAL_WINDOW_HOURS, blinded: bool = False) -> StudyTables:
     """Run every aggregate query of one results call and join them per participant.
 
     On PostgreSQL the two big scans (homework instances, events) each get a connection of
@@ -214,7 +219,7 @@ def load_tables(session: Session, study: Study, *, covariate_keys: list[str],
              "clusters": lambda s: cluster_counts(s, study),
              "dps": lambda s: decision_point_rows(s, study, proximal_window_hours) if micro_randomised else None}
     got = run_queries(session, [{"work": lambda s: homework_aggregates(s, study)},
-                                {"events": lambda s: event_counts(s, study)}, small])
+                                {"events": lambda s: event_counts(s, study, blinded)}, small])
     people = got["people"].merge(got["work"], on="participant_id", how="left")
     people = people.merge(got["events"], on="participant_id", how="left")
     for col in ("n_assigned", "n_completed", "n_on_time", "n_events"):
@@ -222,12 +227,14 @@ def load_tables(session: Session, study: Study, *, covariate_keys: list[str],
     return StudyTables(people, got["scores"], got["clusters"], got["dps"])
 
 
-def load_input(session: Session, study: Study, *, micro_randomised: bool) -> ResultsInput:
-    """The results input of ``study`` from the database (read only)."""
+def load_input(session: Session, study: Study, *, micro_randomised: bool,
+               blinded: bool = False) -> ResultsInput:
+    """The results input of ``study`` from the database (read only); ``blinded``: what a
+    blinded caller's document reads (see :func:`event_counts`)."""
     from .results_context import covariate_keys, proximal_window_hours, score_pairs
 
     definition = study.definition
     tables = load_tables(session, study, covariate_keys=covariate_keys(definition),
                          score_pairs=score_pairs(definition), micro_randomised=micro_randomised,
-                         proximal_window_hours=proximal_window_hours(definition))
+                         proximal_window_hours=proximal_window_hours(definition), blinded=blinded)
     return ResultsInput(study.key, study.title, study.current_version, definition, tables)

@@ -19,6 +19,9 @@ from .results_outcomes import measure_frame, numeric_covariates
 #: Below this many participants WCLS uses the Mancl-DeRouen small-sample correction and t
 #: inference (Boruvka et al. 2018); above it the plain sandwich is accurate and cheaper.
 MRT_SMALL_SAMPLE_BELOW = 100
+#: Why blinded callers get no MRT section: decision points exist only for participants of
+#: micro-randomised arms (so a blinded export leaves them out, and the section too).
+BLINDED_MRT = "blinded: decision points exist only in micro-randomised arms (unblinded callers only)"
 
 
 def factor_table(ctx: ResultsContext, frame: pd.DataFrame) -> tuple[pd.DataFrame, list, dict]:
@@ -30,11 +33,12 @@ def factor_table(ctx: ResultsContext, frame: pd.DataFrame) -> tuple[pd.DataFrame
     factors = ctx.definition["factors"]
     names = [f["key"] if not ctx.blinded else string.ascii_uppercase[i]
              for i, f in enumerate(factors)]
-    cells = {a["key"]: dict(part.split("=", 1) for part in a["key"].split("|"))
+    # a blinded bundle's arms carry their blinded cell ({"A": "1", "B": "2"}); keys are codes
+    cells = {a["key"]: a.get("cell") or dict(part.split("=", 1) for part in a["key"].split("|"))
              for a in ctx.definition["arms"]}
     high = {}
     for name, f in zip(names, factors, strict=True):
-        levels = [lv["key"] for lv in f["levels"]]
+        levels = [str(lv["key"]) for lv in f["levels"]]
         shown = levels if not ctx.blinded else ["1", "2"]
         code = {k: shown[levels.index(cell[f["key"]])] for k, cell in cells.items()}
         frame = frame.assign(**{name: frame["arm_key"].map(code)})
@@ -99,6 +103,8 @@ def cluster(ctx: ResultsContext) -> dict:
 
 def mrt(ctx: ResultsContext) -> dict:
     """WCLS marginal proximal effect of a micro-randomised reminder."""
+    if ctx.blinded:
+        raise NotApplicable(BLINDED_MRT)
     if not ctx.is_micro_randomised or ctx.tables.decision_points is None:
         raise NotApplicable("no micro-randomised feature in this study")
     keep = set(ctx.analysed()["participant_id"])

@@ -20,6 +20,11 @@ from .results_logit import adherence_logit
 #: Engagement metrics per participant: (column, whether it is a count for the NB model).
 ENGAGEMENT = (("active_minutes", False), ("edits", True), ("words", True),
               ("self_review_depth", False), ("n_events", True))
+#: Metrics blinded callers do not get (self-review is a feature of some arms only, so its
+#: depth tells arms apart; a blinded export leaves the column out). Blinded ``n_events``
+#: counts only event types every arm produces (:data:`hwtrial.exports.tables.ARM_EVENT_TYPES`
+#: are left out of the query, as from a blinded export).
+BLINDED_METRICS = {"self_review_depth": "blinded: self-review depth tells arms apart (unblinded callers only)"}
 
 
 def flow(ctx: ResultsContext) -> dict:
@@ -196,4 +201,6 @@ def engagement(ctx: ResultsContext) -> dict:
     d = ctx.analysed()
     return {"population": ctx.populations[0],
             "unit": "participant (totals over closed homework instances)",
-            "metrics": {m: _metric(ctx, d, m, count) for m, count in ENGAGEMENT}}
+            "metrics": {m: {"by_arm": {"status": "not_applicable", "reason": BLINDED_METRICS[m]}}
+                        if ctx.blinded and m in BLINDED_METRICS else _metric(ctx, d, m, count)
+                        for m, count in ENGAGEMENT}}

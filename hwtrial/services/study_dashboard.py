@@ -1,18 +1,17 @@
 """The staff study page: design, enrolment, balance, adherence, safety alerts, deliveries.
 
 Each part is one grouped aggregate in SQL (a few hundred rows at most come back, whatever
-the study's size). Arms are shown as the caller may see them (key or blinded code); the
+the study's size); enrolment, balance and adherence come from :func:`.arm_series.arm_series`,
+which feeds the trial report too. Arms are shown as the caller may see them (key or blinded code); the
 parts that reveal arms beyond codes (reminder deliveries) or name participants at risk
 (safety alerts) are read for coordination roles only, as the API allows.
 """
 
 from __future__ import annotations
 
-import json
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from ..auth.principal import Principal
 from ..models import OutboxMessage, Participant, SafetyAlert, Study
 from ..reminders import outbox
+from .arm_series import PARTS, ArmSeries, arm_series
 from .blinding import can_see_arms, definition_for
 from .questionnaires import list_alerts
 from .study_design import DesignSummary, design_summary
@@ -71,85 +71,20 @@ def study_dashboard(session: Session, principal: Principal, study: Study) -> Stu
     status_counts = dict(session.execute(
         sa.select(Participant.status, sa.func.count()).where(Participant.study_id == study.id)
         .group_by(Participant.status)).all())
-    people = _people_fingerprint(session, study)
-    by_arm_day = _cached((*_identity(session, study), "enrolment", people), lambda: _enrolment_rows(session, study))
+    # the per-arm series of the report too (one service, one set of queries)
+    series = arm_series(session, study, PARTS if analysis else ("enrolment",))
     return StudyDashboard(
         study=study,
         design=design_summary(definition_for(principal, study), blinded=not sees_arms),
         status_counts=status_counts, total=sum(status_counts.values()),
         arms=tuple(name_of[a["key"]] for a in arm_defs),
-        enrolment=_cumulative(by_arm_day, name_of if analysis else None),
-        balance=_balance(by_arm_day, name_of) if analysis else None,
-        strata_balance=_strata_balance(session, study, name_of, people) if analysis else None,
-        adherence=_adherence(session, study, name_of, people) if analysis else None,
+        enrolment=_cumulative(series.enrolment, name_of if analysis else None),
+        balance=_balance(series.enrolment, name_of) if analysis else None,
+        strata_balance=_strata_balance(study, series, name_of) if analysis else None,
+        adherence=_adherence(series, name_of) if analysis else None,
         alerts=list_alerts(session, study, open_only=True) if coordination else None,
         deliveries=delivery_health(session, study) if coordination else None,
     )
-
-
-#: Raw aggregates kept per (study, part, fingerprint), most recently used last.
-_CACHE: OrderedDict[tuple, list] = OrderedDict()
-CACHE_SIZE = 64
-
-
-def _cached(key: tuple, compute: Callable[[], list]) -> list:
-    """``compute()``'s rows, reused while the study's fingerprint (part of ``key``) holds.
-
-    The grouped scans cost tens to hundreds of milliseconds at 10,000 participants; the
-    fingerprints that guard them are index-only counts of a few milliseconds. Each process
-    keeps its own copy: a change is seen by the next request of every worker.
-    """
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    rows = compute()
-    _CACHE[key] = rows
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return rows
-
-
-def _identity(session: Session, study: Study) -> tuple:
-    """Which study in which database: ids repeat across databases (and after a test empties
-    one), the creation time with the id does not."""
-    return (str(session.get_bind().url), study.id, study.created_at)
-
-
-def _people_fingerprint(session: Session, study: Study) -> tuple:
-    """Enrolment, strata and arms change only when participants or allocations are added
-    (a participant's enrolment time, strata and arm never change afterwards)."""
-    return tuple(session.execute(sa.text(
-        "SELECT (SELECT COUNT(*) FROM hwtrial_participant WHERE study_id = :sid), "
-        "(SELECT COUNT(*) FROM hwtrial_allocation WHERE study_id = :sid)"), {"sid": study.id}).one())
-
-
-def _homework_fingerprint(session: Session, study: Study) -> tuple:
-    """Closed homework only grows (submitted and expired are final states; a closed
-    instance's due time never moves), so its counts tell whether adherence changed."""
-    # One count per state: each an index-only count on (study_id, state).
-    return tuple(session.execute(sa.text(
-        "SELECT (SELECT COUNT(*) FROM hwtrial_homework_instance WHERE study_id = :sid AND state = 'submitted'), "
-        "(SELECT COUNT(*) FROM hwtrial_homework_instance WHERE study_id = :sid AND state = 'expired')"),
-        {"sid": study.id}).one())
-
-
-def _day_sql(session: Session, column: str) -> str:
-    if session.get_bind().dialect.name == "sqlite":
-        return f"date({column})"
-    return f"CAST(({column} AT TIME ZONE 'UTC') AS DATE)"
-
-
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _enrolment_rows(session: Session, study: Study) -> list[tuple[date, str | None, int]]:
-    day = _day_sql(session, "p.enrolled_at")
-    rows = session.execute(sa.text(
-        f"SELECT {day} AS day, a.arm_key, COUNT(*) FROM hwtrial_participant p "
-        "LEFT JOIN hwtrial_allocation a ON a.participant_id = p.id "
-        f"WHERE p.study_id = :sid GROUP BY {day}, a.arm_key ORDER BY 1"), {"sid": study.id})
-    return [(_as_date(d), arm, n) for d, arm, n in rows]
 
 
 def _cumulative(rows, name_of: dict[str, str] | None) -> dict[str, list[tuple[date, int]]]:
@@ -174,26 +109,16 @@ def _balance(rows, name_of: dict[str, str]) -> dict[str, int]:
     return counts
 
 
-def _strata_rows(session: Session, study: Study) -> list[tuple]:
-    return [tuple(row) for row in session.execute(sa.text(
-        "SELECT p.strata, a.arm_key, COUNT(*) FROM hwtrial_participant p "
-        "LEFT JOIN hwtrial_allocation a ON a.participant_id = p.id "
-        "WHERE p.study_id = :sid GROUP BY p.strata, a.arm_key"), {"sid": study.id})]
-
-
-def _strata_balance(session: Session, study: Study, name_of: dict[str, str], people: tuple):
-    """Per stratification factor and level: participants per arm (strata are JSON text with
-    sorted keys, so identical combinations group together in SQL)."""
+def _strata_balance(study: Study, series: ArmSeries, name_of: dict[str, str]):
+    """Per stratification factor and level: participants per arm."""
     factors = [s["key"] for s in study.definition.get("stratification") or []]
     if not factors:
         return []
-    rows = _cached((*_identity(session, study), "strata", people), lambda: _strata_rows(session, study))
     cells: dict[tuple[str, str], dict[str, int]] = {}
     for factor in study.definition.get("stratification") or []:
         for level in factor.get("levels", []):
             cells[(factor["key"], str(level))] = {name: 0 for name in name_of.values()}
-    for strata, arm, n in rows:
-        values = json.loads(strata) if strata else {}
+    for values, arm, n in series.strata:
         for factor in factors:
             key = (factor, str(values.get(factor, "(missing)")))
             cell = cells.setdefault(key, {name: 0 for name in name_of.values()})
@@ -202,26 +127,13 @@ def _strata_balance(session: Session, study: Study, name_of: dict[str, str], peo
     return [(factor, level, counts) for (factor, level), counts in cells.items()]
 
 
-def _adherence_rows(session: Session, study: Study) -> list[tuple]:
-    # The condition is textually the partial indexes' (SQLite matches partial-index terms literally).
-    day = _day_sql(session, "i.due_at")
-    return [tuple(row) for row in session.execute(sa.text(
-        f"SELECT {day}, a.arm_key, COUNT(*), SUM(CASE WHEN i.state = 'submitted' THEN 1 ELSE 0 END) "
-        "FROM hwtrial_homework_instance i JOIN hwtrial_allocation a ON a.participant_id = i.participant_id "
-        f"WHERE i.study_id = :sid AND i.state IN ('submitted', 'expired') GROUP BY {day}, a.arm_key"),
-        {"sid": study.id})]
-
-
-def _adherence(session: Session, study: Study, name_of: dict[str, str], people: tuple):
-    key = (*_identity(session, study), "adherence", people, _homework_fingerprint(session, study))
-    rows = _cached(key, lambda: _adherence_rows(session, study))
+def _adherence(series: ArmSeries, name_of: dict[str, str]):
+    """Share of closed homework submitted per week and arm (weeks without closed work left out)."""
     weeks: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for day_value, arm, closed, submitted in rows:
-        start = _as_date(day_value)
-        start -= timedelta(days=start.weekday())
-        cell = weeks[name_of.get(arm, UNALLOCATED)][start]
+    for week, arm, closed, submitted in series.adherence:
+        cell = weeks[name_of.get(arm, UNALLOCATED)][week]
         cell[0] += closed
-        cell[1] += int(submitted or 0)
+        cell[1] += submitted
     return {name: [(w, s / c) for w, (c, s) in sorted(by_week.items()) if c]
             for name, by_week in sorted(weeks.items())}
 

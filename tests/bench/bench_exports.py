@@ -10,6 +10,14 @@ query per table, ``fetchmany``), also in its own process. Run on two sizes made 
     .venv/bin/python tests/bench/gen_study_data.py --url sqlite:////tmp/b25.sqlite3 --scale 0.25 --events-per-instance 2
     .venv/bin/python tests/bench/gen_study_data.py --url sqlite:////tmp/b100.sqlite3 --scale 1 --events-per-instance 2
     .venv/bin/python tests/bench/bench_exports.py --url sqlite:////tmp/b25.sqlite3 --url sqlite:////tmp/b100.sqlite3
+
+PostgreSQL the same way (the export reads through a server-side cursor, so does the baseline)::
+
+    .venv/bin/python tests/bench/gen_study_data.py --url postgresql://postgres@127.0.0.1:5432/hwtrial_bench_exp \
+        --scale 0.25 --events-per-instance 2
+    .venv/bin/python tests/bench/bench_exports.py --database-url postgresql://postgres@127.0.0.1:5432/hwtrial_bench_exp
+
+``HWTRIAL_EXPORT_PART_ROWS`` (environment) sets the rows per .sav/.dta part.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +35,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 FORMATS = ("csv", "parquet", "sav", "dta")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def peak_rss_kb() -> int:
@@ -51,7 +61,7 @@ def child(url: str, key: str, mode: str) -> dict:
     with app.app_context(), tempfile.TemporaryDirectory() as tmp:
         session = app.extensions["hwtrial"].db.session
         study = session.scalar(sa.select(Study).where(Study.key == key))
-        plan = bundle.plan(study, Scope())
+        plan = bundle.plan(study, Scope(), part_rows=app.config["HWTRIAL_EXPORT_PART_ROWS"])
         dialect = session.get_bind().dialect.name
         session.execute(sa.text("SELECT 1"))
         reset_peak()
@@ -60,19 +70,18 @@ def child(url: str, key: str, mode: str) -> dict:
         counts = {}
         for table, columns in plan.tables:
             path = Path(tmp) / f"{table.name}.{mode}"
-            if mode == "plain":
-                sql = rows.select_sql(table, columns, plan.scope, dialect)
-                result = session.connection().exec_driver_sql(
-                    sql.replace(":sid", str(study.id)).replace(":yes", "1" if dialect == "sqlite" else "true"))
-                cursor = result.cursor
+            if mode in ("plain", "plain-csv-sql"):
+                # plain-csv-sql: the CSV export's own SELECT (PostgreSQL formats its times)
+                sql = rows.select_sql(table, columns, plan.scope, dialect, csv=mode == "plain-csv-sql")
                 with open(path, "w", encoding="utf-8", newline="") as handle:
                     writer = csv.writer(handle, lineterminator="\n")
                     writer.writerow([c.name for c in columns])
                     n = 0
-                    while batch := cursor.fetchmany(rows.CHUNK_ROWS):
+                    # the same SELECT through the same DBAPI cursor as the export (rows.fetch:
+                    # server-side on PostgreSQL), written as it comes
+                    for batch in rows.fetch(session, sql, {"sid": study.id, "yes": True}, rows.CHUNK_ROWS):
                         writer.writerows(batch)
                         n += len(batch)
-                result.close()
                 counts[table.name] = n
             else:
                 counts[table.name] = bundle.write_table(session, plan, table, columns, mode, path)
@@ -82,14 +91,17 @@ def child(url: str, key: str, mode: str) -> dict:
 
 
 def run(url: str, key: str, mode: str) -> dict:
+    # the child imports hwtrial from this checkout (a script's own folder comes first on sys.path)
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = subprocess.run([sys.executable, __file__, "--child", mode, "--url", url, "--key", key],
-                         check=True, capture_output=True, text=True)
+                         check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--url", action="append", required=True)
+    ap.add_argument("--url", "--database-url", dest="url", action="append", required=True,
+                    help="SQLite or PostgreSQL URL (repeat for several databases)")
     ap.add_argument("--key", default="bench-rct")
     ap.add_argument("--child", default=None)
     ap.add_argument("--formats", default=",".join(FORMATS))
@@ -102,6 +114,10 @@ def main() -> None:
         total = sum(plain["rows"].values())
         print(f"\n{url}: {total:,} rows ({', '.join(f'{t} {n:,}' for t, n in plain['rows'].items())})")
         print(f"  {'plain csv.writer':<18}{plain['seconds']:>8.1f} s  x1.00  peak RSS +{plain['peak_rss_growth_mb']} MB")
+        if url.startswith("postgresql"):  # the CSV export's SELECT differs there: its own reference
+            ref = run(url, args.key, "plain-csv-sql")
+            print(f"  {'plain, CSV SELECT':<18}{ref['seconds']:>8.1f} s  x{ref['seconds'] / plain['seconds']:.2f}  "
+                  f"peak RSS +{ref['peak_rss_growth_mb']} MB", flush=True)
         for fmt in args.formats.split(","):
             got = run(url, args.key, fmt)
             assert got["rows"] == plain["rows"], (got["rows"], plain["rows"])

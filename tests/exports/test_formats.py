@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -100,3 +101,85 @@ def test_stata_names_and_labels_fit(app, trial, tmp_path):
     assert all(len((lab or "").encode()) <= 80 for lab in meta.column_labels)
     effects = [n for n in meta.column_names if n.endswith("_eff")]
     assert effects and set(frame[effects[0]].dropna().unique()) <= {-1.0, 1.0}
+
+
+def _bundle_dir(app, key, formats, dest, part_rows):
+    app.config["HWTRIAL_EXPORT_PART_ROWS"] = part_rows
+    with app.app_context():
+        session = app.extensions["hwtrial"].db.session
+        got = exports.export_bundle(session, None, key, formats, out=dest, options=exports.ExportOptions(unblinded=True))
+        session.commit()
+    return got.manifest
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_a_long_table_is_written_in_parts_that_combine(app, trial, tmp_path, fmt):
+    """HWTRIAL_EXPORT_PART_ROWS bounds the rows of one .sav/.dta file: the parts carry the same
+    variables, labels and value labels, and stacked they are the whole table (as in Parquet)."""
+    import hashlib
+    import json
+
+    import sqlalchemy as sa
+
+    key, _ = trial()
+    with app.app_context():  # the last row's slot is the widest string: only the last part has it
+        session = app.extensions["hwtrial"].db.session
+        session.execute(sa.text("UPDATE hwtrial_homework_instance SET slot_key = :s WHERE id = "
+                                "(SELECT MAX(id) FROM hwtrial_homework_instance)"), {"s": "slot-" + "é" * 30})
+        session.commit()
+    dest = tmp_path / "bundle"
+    manifest = _bundle_dir(app, key, f"parquet,{fmt}", dest, part_rows=97)
+    n = manifest["rows"]["homework"]
+    assert n > 3 * 97
+    names = manifest["parts"]["homework"][fmt]
+    assert names == [f"tables/homework.part{i:03d}.{fmt}" for i in range(1, -(-n // 97) + 1)]
+    assert not (dest / f"tables/homework.{fmt}").exists()
+    for name in names:  # every part is in the manifest with its SHA-256
+        assert manifest["files"][name] == hashlib.sha256((dest / name).read_bytes()).hexdigest()
+    assert json.loads((dest / "manifest.json").read_text())["parts"] == manifest["parts"]
+    reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    read = [reader(str(dest / name)) for name in names]
+    frames, metas = [f for f, _ in read], [m for _, m in read]
+    assert [len(f) for f in frames] == [97] * (len(names) - 1) + [n - 97 * (len(names) - 1)]
+    for meta in metas[1:]:
+        assert meta.column_names == metas[0].column_names
+        assert meta.column_names_to_labels == metas[0].column_names_to_labels
+        assert meta.variable_value_labels == metas[0].variable_value_labels
+        if fmt == "sav":  # SPSS string widths are the table's, in every part
+            assert meta.original_variable_types == metas[0].original_variable_types
+    assert metas[0].variable_value_labels["state"]  # categories keep their labels
+    whole = pd.concat(frames, ignore_index=True)
+    parquet = pq.read_table(dest / "tables/homework.parquet").to_pandas()
+    assert whole["instance_id"].astype(int).tolist() == parquet["instance_id"].tolist()
+    column = next(c for c in REGISTRY["homework"].columns(_facts(app, key)) if c.name == "state")
+    labels = {code: value for value, code in value_codes(column).items()}
+    assert whole["state"].map(labels).tolist() == parquet["state"].tolist()
+    strings = [c.name for c in REGISTRY["homework"].columns(_facts(app, key)) if c.type == "string" and c.name in whole]
+    assert "slot" in strings
+    if fmt == "sav":
+        assert metas[0].original_variable_types["slot"] == "A65"  # "slot-" + 30 two-byte characters
+    for c in strings:
+        assert whole[c].tolist() == parquet[c].fillna("").tolist(), c
+    assert pd.to_datetime(whole["due_at"]).tolist() == parquet["due_at"].dt.tz_localize(None).tolist()
+    codebook = html.unescape((dest / "codebook.html").read_text())
+    assert ("ADD FILES /FILE='homework.part001.sav'" if fmt == "sav" else 'append using "homework.part002.dta"') in codebook
+
+
+def _facts(app, key):
+    from hwtrial.exports.bundle import facts_of
+    from hwtrial.models import Study
+
+    with app.app_context():
+        return facts_of(app.extensions["hwtrial"].db.session.query(Study).filter_by(key=key).one())
+
+
+def test_one_long_table_download_is_a_zip_of_its_parts(app, trial, tmp_path):
+    import zipfile
+
+    key, _ = trial()
+    app.config["HWTRIAL_EXPORT_PART_ROWS"] = 200
+    got = _export(app, key, "homework", "sav", tmp_path)
+    assert got.media_type == "application/zip" and got.filename == f"{key}-homework-sav-parts.zip"
+    with zipfile.ZipFile(got.path) as archive:
+        assert archive.namelist()[0] == f"{key}-homework.part001.sav"
+        assert len(archive.namelist()) >= 2

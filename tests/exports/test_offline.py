@@ -44,17 +44,61 @@ def test_offline_table_is_the_study_table(app, runner, trial, tmp_path):
     assert "== outcomes" in offline.output
 
 
-def test_blinded_bundle_reproduces_the_blinded_flow(app, client, trial, make_user, bearer, tmp_path):
-    key, _ = trial()
-    _, token = make_user("statistician")
-    api = client.get(f"/api/v1/studies/{key}/results?sections=flow,srm,outcomes", headers=bearer(token)).get_json()
-    _bundle(app, key, tmp_path / "b.zip")
-    got = CliRunner().invoke(analyze, [str(tmp_path / "b.zip"), "--json", "--sections", "flow,srm,outcomes"])
-    assert got.exit_code == 0, got.output
-    import json
+def _arm_events(app, data):
+    """Arm-revealing events (only the first arm's participants are exposed to a feature)."""
+    import hashlib
 
-    assert json.loads(got.output) == api
-    assert api["blinded"] is True
+    import sqlalchemy as sa
+
+    from hwtrial.models import Allocation, Event
+    from tests.results.conftest import T0
+
+    with app.app_context():
+        session = app.extensions["hwtrial"].db.session
+        first = session.scalars(sa.select(Allocation.arm_key).order_by(Allocation.id)).first()
+        people = session.scalars(sa.select(Allocation.participant_id).where(Allocation.arm_key == first)).all()
+        for i, pid in enumerate(people):
+            cid = f"exp{pid}"
+            session.add(Event(study_id=data.participants[0]["study_id"], participant_id=pid, client_event_id=cid,
+                              body_sha256=hashlib.sha256(cid.encode()).hexdigest(),
+                              type=("feature_exposed", "reminder_clicked")[i % 2], client_time=T0))
+        session.commit()
+
+
+@pytest.mark.parametrize("name", ["reminder-rct", "factorial-screening", "therapist-cluster", "mrt-reminders"])
+def test_blinded_bundle_is_the_blinded_api_body(app, client, trial, make_user, bearer, tmp_path, name):
+    """Every section of a blinded caller's results, byte for byte, from a blinded bundle: the
+    blinded API leaves out what the bundle cannot carry (self-review depth, arm-only event
+    types, decision points) and the bundle carries the blinded factorial cells."""
+    key, data = trial(name)
+    _arm_events(app, data)
+    _, token = make_user("statistician")
+    api = client.get(f"/api/v1/studies/{key}/results", headers=bearer(token))
+    assert api.status_code == 200 and api.get_json()["blinded"] is True
+    _bundle(app, key, tmp_path / "b.zip")
+    got = CliRunner().invoke(analyze, [str(tmp_path / "b.zip"), "--json"])
+    assert got.exit_code == 0, got.output
+    assert got.output.rstrip("\n") == api.get_data(as_text=True).rstrip("\n")
+    sections = api.get_json()["sections"]
+    depth = sections["engagement"]["metrics"]["self_review_depth"]["by_arm"]
+    assert depth["status"] == "not_applicable" and "blinded" in depth["reason"]
+    assert sections["mrt"]["status"] == "not_applicable"
+    if name == "factorial-screening":
+        assert sections["factorial"]["status"] == "ok"
+        assert [f["name"] for f in sections["factorial"]["factors"]] == ["A", "B", "C"][:len(sections["factorial"]["factors"])]
+
+
+def test_blinded_events_leave_out_arm_only_types(app, client, trial, make_user, bearer):
+    """The blinded document's event counts are those of the blinded export (no arm-only types)."""
+    key, data = trial()
+    _, token = make_user("statistician")
+    before = client.get(f"/api/v1/studies/{key}/results?sections=engagement", headers=bearer(token)).get_json()
+    _arm_events(app, data)
+    after = client.get(f"/api/v1/studies/{key}/results?sections=engagement", headers=bearer(token)).get_json()
+    assert after["sections"]["engagement"]["metrics"]["n_events"] == before["sections"]["engagement"]["metrics"]["n_events"]
+    unblinded = client.get(f"/api/v1/studies/{key}/results?sections=engagement",
+                           headers=bearer(make_user("coordinator")[1])).get_json()
+    assert unblinded["sections"]["engagement"]["metrics"]["n_events"] != after["sections"]["engagement"]["metrics"]["n_events"]
 
 
 def test_a_tampered_bundle_is_refused(app, trial, tmp_path):

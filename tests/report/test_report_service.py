@@ -94,3 +94,35 @@ def test_blinded_flow_has_codes_and_no_reasons(app, trial):
     # the same numbers under other names
     assert [(a.allocated, a.received, a.withdrawn, a.followup) for a in blinded.arms] == \
            [(a.allocated, a.received, a.withdrawn, a.followup) for a in open_.arms]
+
+
+def test_report_and_study_page_read_one_series(app, make_trial):
+    """Enrolment, balance and weekly adherence of the report and of the staff study page come
+    from one service (services.arm_series) and agree with the generated rows."""
+    from collections import Counter
+
+    from hwtrial.services import report
+    from hwtrial.services.arm_series import arm_series
+    from hwtrial.services.study_dashboard import study_dashboard
+
+    data = make_trial("reminder-rct", n=60, seed=4)
+    with app.app_context():
+        session = app.extensions["hwtrial"].db.session
+        study = session.scalar(sa.select(Study).where(Study.key == KEY))
+        series = arm_series(session, study)
+        arms = Counter(a["arm_key"] for a in data.allocations)
+        assert Counter({arm: n for _, arm, n in series.enrolment if arm}) == arms
+        closed = [i for i in data.instances if i["state"] in ("submitted", "expired")]
+        assert sum(n for _, _, n, _ in series.adherence) == len(closed)
+        assert sum(done for *_, done in series.adherence) == sum(i["state"] == "submitted" for i in closed)
+        principal = Principal(role="statistician")  # blinded: codes on both
+        page = study_dashboard(session, principal, study)
+        labels = {a["key"]: a["code"] for a in study.definition["arms"]}
+        doc = build_results(session, principal, KEY, sections="flow")
+        plots = report._report_data(session, study, doc, labels)
+    assert {arm: len(days) for arm, days in plots.enrolled.items()} == {
+        arm: n for arm, n in page.balance.items() if arm in plots.arms}
+    assert {arm: [(w, done / n) for w, n, done in rows if n] for arm, rows in plots.weekly.items()} == page.adherence
+    for factor, level, counts in page.strata_balance:
+        if level in plots.strata.get(factor, {}):
+            assert plots.strata[factor][level] == {a: counts[a] for a in plots.arms}

@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+from hwtrial.services.results_designs import BLINDED_MRT
+from hwtrial.services.results_sections import BLINDED_METRICS
+
 URL = "/api/v1/studies/{}/results"
 
 
@@ -48,7 +51,14 @@ def test_blinded_statistician_sees_codes_and_the_same_numbers(client, make_trial
     assert [a["label"] for a in blind["arms"]] == ["A", "B"]
     assert _labels(blind) == set()
     assert not open_["blinded"] and _labels(open_) == {"control", "reminders"}
-    # only the names differ: replace keys by codes and the documents are equal
+    # only the names differ, but for what blinded callers do not get (self-review depth tells
+    # arms apart; the MRT section needs decision points): replace keys by codes and the
+    # documents are equal
+    depth = blind["sections"]["engagement"]["metrics"].pop("self_review_depth")
+    assert depth == {"by_arm": {"status": "not_applicable", "reason": BLINDED_METRICS["self_review_depth"]}}
+    assert open_["sections"]["engagement"]["metrics"].pop("self_review_depth")["by_arm"]["status"] == "ok"
+    assert blind["sections"].pop("mrt")["reason"] == BLINDED_MRT
+    open_["sections"].pop("mrt")
     text = json.dumps(open_["sections"]).replace("reminders", "B").replace("control", "A")
     assert json.loads(text) == blind["sections"]
 

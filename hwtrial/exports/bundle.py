@@ -113,6 +113,8 @@ def blinded_with_cells(definition: dict) -> dict:
     factorial section codes them), so the factorial effects can be recomputed offline."""
     arms = definition.get("arms", [])
     out = blind_definition(definition, {a["key"]: a["code"] for a in arms})
+    if len(arms) == 1:  # one arm conceals nothing: keep its features (an MRT's window, say)
+        out["arms"][0]["features"] = arms[0].get("features") or {}
     factors = definition.get("factors") or []
     if factors:
         for arm, blinded in zip(arms, out["arms"], strict=True):

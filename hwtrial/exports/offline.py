@@ -149,6 +149,11 @@ def _clusters(b: Bundle, arm_col: str) -> dict:
     return {str(arm): int(n) for arm, n in c[arm_col].value_counts().sort_index().items()}
 
 
+def _missing(values: pd.Series) -> pd.Series:
+    """Missing in any format of a bundle (NaN/None, or an empty CSV field)."""
+    return values.isna() | values.astype(str).isin(["", "NaT", "nan", "None"])
+
+
 def _decision_points(b: Bundle, window_hours: float) -> pd.DataFrame | None:
     if not b.has("decision_points"):
         return None
@@ -163,6 +168,9 @@ def _decision_points(b: Bundle, window_hours: float) -> pd.DataFrame | None:
                         .fillna(0).astype(int),
                         "study_day": _num(d, "study_day"),
                         "decided_at": pd.to_datetime(d["decided_at"], utc=True)})
+    for name in ("sent", "delivered", "clicked"):  # as the results read them: 1 where the time is known
+        if f"{name}_at" in d:
+            dps[name] = (~_missing(d[f"{name}_at"])).astype(int)
     order = dps.index
     merged = pd.merge_asof(dps.reset_index().sort_values("decided_at"),
                            subs.sort_values("submitted_at"), left_on="decided_at", right_on="submitted_at",
@@ -176,7 +184,9 @@ def _decision_points(b: Bundle, window_hours: float) -> pd.DataFrame | None:
 def blinded_definition_for_results(definition: dict) -> dict:
     """A blinded bundle's definition in the shape the results read: arms keyed by code."""
     out = dict(definition)
-    out["arms"] = [{"key": a["code"], "code": a["code"], "ratio": a["ratio"], "features": {},
+    single = len(definition["arms"]) == 1  # its features are in the bundle (nothing to conceal)
+    out["arms"] = [{"key": a["code"], "code": a["code"], "ratio": a["ratio"],
+                    "features": (a.get("features") or {}) if single else {},
                     **({"cell": a["cell"]} if "cell" in a else {})} for a in definition["arms"]]
     return out
 

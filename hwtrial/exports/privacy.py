@@ -25,6 +25,9 @@ class Scope:
     ----------
     sees_arms : bool
         Arm keys, factor levels and arm-revealing tables/columns (else blinded codes only).
+    single_arm : bool
+        The study has one arm: tables that are arm-revealing only by who has rows (reminders,
+        decision points) conceal nothing and are included; arm-revealing columns still are not.
     identified : bool
         Direct identifiers and free text (the identified-export permission).
     shift_key : bytes or None
@@ -34,12 +37,13 @@ class Scope:
     """
 
     sees_arms: bool = False
+    single_arm: bool = False
     identified: bool = False
     shift_key: bytes | None = None
     max_shift_days: int = DEFAULT_SHIFT_DAYS
 
     def includes(self, table: Table) -> bool:
-        return self.sees_arms or not table.arm_revealing
+        return self.sees_arms or self.single_arm or not table.arm_revealing
 
     def shows(self, column: Column) -> bool:
         if column.arm_revealing and not self.sees_arms:

@@ -379,7 +379,10 @@ def decision_columns(facts: StudyFacts) -> list[Column]:
                sql="d.local_time"),
         Column("study_day", "integer", "Day in study (0 = enrolment day)", f"{src}.study_day", unit="days",
                sql="d.study_day"),
-        Column("sent_at", "datetime", "Reminder delivered", f"{src}.sent_at", unit="UTC", sql="d.sent_at"),
+        Column("sent_at", "datetime", "Reminder sent (handed to the channel)", f"{src}.sent_at", unit="UTC",
+               sql="d.sent_at"),
+        Column("delivered_at", "datetime", "Reminder delivered (server accepted it)", f"{src}.delivered_at",
+               unit="UTC", sql="d.delivered_at"),
         Column("clicked_at", "datetime", "Reminder clicked", f"{src}.clicked_at", unit="UTC", sql="d.clicked_at"),
     ]
 

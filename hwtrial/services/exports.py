@@ -76,7 +76,8 @@ def _scope(principal: Principal | None, study, options: ExportOptions) -> Scope:
     if days is not None and not 1 <= days <= MAX_SHIFT_DAYS:
         raise ServiceError(422, "date shift out of range", {"date_shift_days": [f"1 to {MAX_SHIFT_DAYS}"]})
     key = secrets.token_bytes(32) if days is not None else None
-    return Scope(sees_arms=options.unblinded, identified=options.identified, shift_key=key,
+    return Scope(sees_arms=options.unblinded, single_arm=len(study.definition.get("arms") or []) == 1,
+                 identified=options.identified, shift_key=key,
                  max_shift_days=days or DEFAULT_SHIFT_DAYS)
 
 

@@ -105,7 +105,9 @@ def build_results(session: Session, principal: Principal | None, study_key: str,
     study = get_study(session, principal, study_key)
     blind = not sees_arms(principal, study)
     names = parse_sections(sections)
-    micro = "mrt" in names and not blind and is_micro_randomised(study.definition)
+    # decision points tell a micro-randomised arm from the others; in a one-arm study they do not
+    micro = ("mrt" in names and (not blind or len(study.definition["arms"]) == 1)
+             and is_micro_randomised(study.definition))
     data = load_input(session, study, micro_randomised=micro, blinded=blind)
     return results_document(data, blind=blind, population=population, sections=names)
 

@@ -103,7 +103,7 @@ def cluster(ctx: ResultsContext) -> dict:
 
 def mrt(ctx: ResultsContext) -> dict:
     """WCLS marginal proximal effect of a micro-randomised reminder."""
-    if ctx.blinded:
+    if ctx.blinded and len(ctx.definition["arms"]) > 1:  # one arm: nothing to conceal
         raise NotApplicable(BLINDED_MRT)
     if not ctx.is_micro_randomised or ctx.tables.decision_points is None:
         raise NotApplicable("no micro-randomised feature in this study")

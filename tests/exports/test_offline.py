@@ -69,7 +69,8 @@ def _arm_events(app, data):
 def test_blinded_bundle_is_the_blinded_api_body(app, client, trial, make_user, bearer, tmp_path, name):
     """Every section of a blinded caller's results, byte for byte, from a blinded bundle: the
     blinded API leaves out what the bundle cannot carry (self-review depth, arm-only event
-    types, decision points) and the bundle carries the blinded factorial cells."""
+    types, decision points where there are several arms) and the bundle carries the blinded
+    factorial cells and a one-arm study's features."""
     key, data = trial(name)
     _arm_events(app, data)
     _, token = make_user("statistician")
@@ -82,7 +83,10 @@ def test_blinded_bundle_is_the_blinded_api_body(app, client, trial, make_user, b
     sections = api.get_json()["sections"]
     depth = sections["engagement"]["metrics"]["self_review_depth"]["by_arm"]
     assert depth["status"] == "not_applicable" and "blinded" in depth["reason"]
-    assert sections["mrt"]["status"] == "not_applicable"
+    if name == "mrt-reminders":  # one arm: decision points conceal nothing, the MRT is computed
+        assert sections["mrt"]["status"] == "ok", sections["mrt"]
+    else:
+        assert sections["mrt"]["status"] == "not_applicable"
     if name == "factorial-screening":
         assert sections["factorial"]["status"] == "ok"
         assert [f["name"] for f in sections["factorial"]["factors"]] == ["A", "B", "C"][:len(sections["factorial"]["factors"])]

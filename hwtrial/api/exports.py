@@ -41,8 +41,19 @@ def _options(args) -> service.ExportOptions:
 
 
 def _stream(exported: service.ExportFile) -> Response:
+    """Stream the file from an open handle. Its temporary folder goes at once where the system
+    lets an open file be removed (POSIX), so no export is left on disk by a client that never
+    finishes reading; elsewhere when the response closes."""
+    handle = open(exported.path, "rb")
+    folder = exported.path.parent
+    try:
+        shutil.rmtree(folder)
+        folder = None
+    except OSError:
+        pass
+
     def blocks():
-        with open(exported.path, "rb") as handle:
+        with handle:
             while block := handle.read(BLOCK):
                 yield block
 
@@ -50,7 +61,9 @@ def _stream(exported: service.ExportFile) -> Response:
         "Content-Disposition": f'attachment; filename="{exported.filename}"',
         "Content-Length": str(exported.size), "X-Hwtrial-SHA256": exported.sha256,
         "Cache-Control": "no-store"})
-    response.call_on_close(lambda: shutil.rmtree(exported.path.parent, ignore_errors=True))
+    response.call_on_close(handle.close)
+    if folder is not None:
+        response.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
     return response
 
 

@@ -107,7 +107,17 @@ def export_table(session: Session, principal: Principal | None, study_key: str, 
     plan = bundle.plan(study, scope, [table], part_rows=_part_rows())
     if not plan.tables:
         raise ServiceError(403, f"the {table} table tells arms apart: it needs the unblinding right")
+    own = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="hwtrial-export-"))
+    try:
+        return _write_one(session, principal, study, plan, scope, table, fmt, workdir)
+    except BaseException:
+        if own:  # nothing of a failed export stays on disk
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def _write_one(session, principal, study, plan, scope, table, fmt, workdir: Path) -> ExportFile:
     name = f"{study.key}-{table}.{FORMATS[fmt][0]}"
     path = workdir / name
     (t, columns), = plan.tables
@@ -141,6 +151,7 @@ def export_bundle(session: Session, principal: Principal | None, study_key: str,
     plan = bundle.plan(study, scope, part_rows=_part_rows())
     as_dir = out is not None and out.suffix != ".zip"
     staging = out if as_dir else Path(tempfile.mkdtemp(prefix="hwtrial-bundle-"))
+    path = None
     try:
         manifest = bundle.write_bundle_dir(session, plan, formats, staging, _actor(principal), progress)
         if as_dir:
@@ -150,9 +161,13 @@ def export_bundle(session: Session, principal: Principal | None, study_key: str,
             path = out if out is not None else Path(tempfile.mkdtemp(prefix="hwtrial-export-")) / name
             bundle.zip_dir(staging, path)
             media = "application/zip"
+        sha = bundle.sha256_file(path)
+        _record(session, principal, study, "bundle", scope, formats, sha, manifest["rows"])
+    except BaseException:
+        if out is None and not as_dir and path is not None:  # our temporary zip of a failed export
+            shutil.rmtree(path.parent, ignore_errors=True)
+        raise
     finally:
         if not as_dir:
             shutil.rmtree(staging, ignore_errors=True)
-    sha = bundle.sha256_file(path)
-    _record(session, principal, study, "bundle", scope, formats, sha, manifest["rows"])
     return ExportFile(path, name, media, sha, path.stat().st_size, manifest)

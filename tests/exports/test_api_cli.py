@@ -125,3 +125,20 @@ def test_cli_progress_bar_on_a_terminal(app, study, tmp_path, monkeypatch):
     bar.close()
     last = {t: (d, n) for t, d, n in seen}
     assert last["homework"][0] == last["homework"][1] > 0
+
+
+def test_downloads_leave_nothing_on_disk(client, study, make_user, bearer, monkeypatch, tmp_path):
+    """A download's temporary files are gone once it is streamed, read to the end or not
+    (a client that drops the connection must not leave health data in the temp folder)."""
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    key, _ = study
+    _, token = make_user("coordinator")
+    first = client.get(f"/api/v1/studies/{key}/exports/homework.csv", headers=bearer(token))
+    second = client.get(f"/api/v1/studies/{key}/exports/bundle.zip?formats=csv", headers=bearer(token))
+    assert first.status_code == second.status_code == 200
+    assert list(scratch.iterdir()) == []  # nothing left, before either body is read
+    assert first.get_data() and zipfile.is_zipfile(io.BytesIO(second.get_data()))

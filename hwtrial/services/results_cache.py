@@ -26,7 +26,7 @@ from ..models import Study
 from ..models.data_version import results_stamp, wrote_this_transaction
 
 #: Entries kept (a few per study: documents per caller kind and section set, report parts).
-CACHE_SIZE = 64
+CACHE_SIZE = 32
 
 _CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _LOCK = threading.Lock()

@@ -327,7 +327,7 @@ def test_review_shows_answers_and_records_who_reviewed(app, care, client, bearer
                                                         "usefulness": "8", "reflection": "Client spotted it"})
     assert done.status_code == 302
     body = text(staff.get(done.headers["Location"]))
-    assert "Review saved." in body and "client-led" in body and "Therapist&#39;s review" in body
+    assert "Review saved." in body and "client-led" in body and "Therapist's review" in body
     with app.app_context():
         row = db(app).get(HomeworkInstance, iid)
         who = db(app).get(User, care["a"])

@@ -153,5 +153,9 @@ def _transaction_ended(session: Session) -> None:
 
 
 def wrote_this_transaction(session: Session) -> bool:
-    """Whether this session's open transaction has (or is about to have) bumped a version."""
-    return bool(session.info.get(_WROTE)) or bool(session.new or session.dirty or session.deleted)
+    """Whether this session's open transaction has (or is about to have, at its next flush)
+    bumped a version. Pending changes of other tables (a token's last use, a session row) do
+    not count."""
+    if session.info.get(_WROTE):
+        return True
+    return any(type(obj) in WATCHED for obj in (*session.new, *session.dirty, *session.deleted))

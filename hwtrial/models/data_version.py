@@ -87,6 +87,21 @@ def _bump_flushed(session: Session, _context) -> None:
         bump(session, ids)
 
 
+@event.listens_for(Session, "before_commit")
+def _bump_at_commit(session: Session) -> None:
+    """Write the collected bumps last, just before COMMIT: the study rows are then locked for
+    the commit only, not for the whole transaction (which would serialise every writer of a
+    study from its first flush on)."""
+    session.flush()
+    due = session.info.pop(_DUE, None)
+    if due is None:
+        return
+    statement = sa.update(Study.__table__).values(data_version=Study.__table__.c.data_version + 1)
+    if due is not _ALL:
+        statement = statement.where(Study.__table__.c.id.in_(sorted(due)))
+    session.connection().execute(statement)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _bump_statement(state) -> None:
     statement = state.statement
@@ -120,13 +135,19 @@ def _statement_studies(state) -> set[int] | None:
     return None
 
 
+_DUE = "hwtrial_due_bumps"
+_ALL = object()
+
+
 def bump(session: Session, study_ids: set[int] | None) -> None:
-    """Increment the data version of these studies (every study when None), in the session's
-    transaction. Runs on the session's connection, outside the ORM (no flush, no events)."""
-    statement = sa.update(Study.__table__).values(data_version=Study.__table__.c.data_version + 1)
-    if study_ids is not None:
-        statement = statement.where(Study.__table__.c.id.in_(sorted(study_ids)))
-    session.connection().execute(statement)
+    """Increment the data version of these studies (every study when None) in the session's
+    transaction: collected now, written just before the transaction commits (one UPDATE
+    outside the ORM), dropped if it rolls back."""
+    due = session.info.get(_DUE)
+    if study_ids is None or due is _ALL:
+        session.info[_DUE] = _ALL
+    else:
+        session.info[_DUE] = (due or set()) | set(study_ids)
     session.info[_WROTE] = True
 
 
@@ -150,6 +171,7 @@ _WROTE = "hwtrial_bumped_version"
 @event.listens_for(Session, "after_rollback")
 def _transaction_ended(session: Session) -> None:
     session.info.pop(_WROTE, None)
+    session.info.pop(_DUE, None)
 
 
 def wrote_this_transaction(session: Session) -> bool:

@@ -86,11 +86,19 @@ class HomeworkOutSchema(ma.Schema):
     expired_at = ma.fields.DateTime(allow_none=True)
     late = ma.fields.Boolean()
     submission = ma.fields.Dict(allow_none=True)
+    #: The client's own self-review (hidden from callers blinded to arms: only some arms have one).
     self_review = ma.fields.Dict(allow_none=True)
+    #: ``client`` once the client self-reviewed.
     reviewer_role = ma.fields.String(allow_none=True)
-    #: Staff user who recorded the review (None for a client's own self-review).
+    #: Always null since the therapist's review has columns of its own (kept for old clients).
     reviewed_by = ma.fields.Integer(allow_none=True)
-    reviewed_at = ma.fields.DateTime(allow_none=True)
+    reviewed_at = ma.fields.DateTime(allow_none=True, metadata={"description": "when the client self-reviewed"})
+    therapist_review = ma.fields.Dict(allow_none=True, metadata={
+        "description": "the review the therapist recorded (reflection, usefulness)"})
+    therapist_review_led = ma.fields.String(allow_none=True, metadata={
+        "enum": ["therapist", "client"], "description": "who led the therapist's review"})
+    therapist_reviewed_by = ma.fields.Integer(allow_none=True, metadata={"description": "staff user who recorded it"})
+    therapist_reviewed_at = ma.fields.DateTime(allow_none=True)
     metrics = ma.fields.Dict(allow_none=True)
     #: Staff user who assigned ad hoc work.
     assigned_by = ma.fields.Integer(allow_none=True)

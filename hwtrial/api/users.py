@@ -36,7 +36,14 @@ class UserOutSchema(ma.Schema):
     display_name = ma.fields.String()
     active = ma.fields.Boolean()
     may_unblind = ma.fields.Boolean()
+    study_keys = ma.fields.List(ma.fields.String(), allow_none=True, metadata={
+        "description": "studies the account may touch; null: every study"})
     created_at = ma.fields.DateTime()
+
+
+class UserScopesSchema(ma.Schema):
+    #: Null or empty: every study.
+    study_keys = ma.fields.List(Text(max_length=200), required=True, allow_none=True)
 
 
 class TokenInSchema(ma.Schema):
@@ -87,6 +94,18 @@ class UserItem(MethodView):
         session = get_session()
         user = service.get_user(session, user_id)
         return service.set_active(session, current_principal(), user, body["active"], body["reason"])
+
+
+@blp.route("/users/<int:user_id>/scopes")
+class UserScopes(MethodView):
+    @blp.arguments(UserScopesSchema)
+    @blp.response(200, UserOutSchema)
+    def put(self, body, user_id):
+        """Limit a coordinator, therapist or statistician to some studies (null: every study;
+        audited). Other studies then answer 404 to the account and to its tokens."""
+        session = get_session()
+        user = service.get_user(session, user_id)
+        return service.set_study_scopes(session, current_principal(), user, body["study_keys"])
 
 
 @blp.route("/users/<int:user_id>/tokens")

@@ -43,8 +43,18 @@ def principal_from_token(session: Session, secret: str) -> Principal | None:
     # Coarse on purpose: writing this on every request would serialise all of a token's requests.
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         token.last_used_at = now
-    keys = frozenset(token.study_keys) if token.study_keys is not None else None
+    keys = scope_of(token.study_keys, user.study_keys)
     return Principal(role=token.role, user=user, study_keys=keys, via="token")
+
+
+def scope_of(*scopes: list[str] | None) -> frozenset[str] | None:
+    """Studies within every given scope (None: unlimited). A token of a scoped user is
+    limited by both: the token's own list and the account's."""
+    out = None
+    for scope in scopes:
+        if scope is not None:
+            out = frozenset(scope) if out is None else out & frozenset(scope)
+    return out
 
 
 def principal_from_cookie(session: Session, secret: str) -> Principal:
@@ -67,7 +77,8 @@ def principal_from_cookie(session: Session, secret: str) -> Principal:
     if row.user_id is not None:
         if user is None or not user.active:
             return DISABLED
-        return Principal(role=user.role, user=user, via="session", session_id=row.id)
+        return Principal(role=user.role, user=user, study_keys=scope_of(user.study_keys), via="session",
+                         session_id=row.id)
     if participant.status != "active":  # withdrawal revokes sessions; never trust one that slipped by
         return ANONYMOUS
     g.hwtrial_page_row = (participant.id, (study, consent, arm))

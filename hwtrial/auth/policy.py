@@ -62,6 +62,7 @@ POLICY: dict[str, frozenset[str]] = {
     # users and tokens API
     "hwtrial_users.UserList": ADMIN,
     "hwtrial_users.UserItem": ADMIN,
+    "hwtrial_users.UserScopes": ADMIN,
     "hwtrial_users.TokenList": ADMIN,
     "hwtrial_users.TokenItem": ADMIN,
     "hwtrial_users.Me": STAFF,

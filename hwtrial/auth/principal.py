@@ -16,7 +16,8 @@ class Principal:
     role: str
     user: User | None = None
     participant: Participant | None = None
-    #: Studies a bearer token is scoped to (None: all the user's studies).
+    #: Studies the caller may touch: the token's and the account's scopes, both applied
+    #: (None: every study). Every study lookup goes through it, API and pages alike.
     study_keys: frozenset[str] | None = None
     #: How the principal authenticated: none, token, session.
     via: str = "none"

@@ -1,4 +1,4 @@
-"""``hwtrial users create|list|disable|enable|reset-password``: staff accounts."""
+"""``hwtrial users create|list|disable|enable|reset-password|scope``: staff accounts."""
 
 from __future__ import annotations
 
@@ -63,11 +63,13 @@ def users_list():
     """Every account: id, email, role, active, unblinding right, web password set."""
     from ..services import users
 
-    rows = read_only(lambda: [(u.id, u.email, u.role, u.active, u.may_unblind, bool(u.password_hash))
-                              for u in users.list_users(get_session())])
-    for uid, email, role, active, unblind, has_password in rows:
+    rows = read_only(lambda: [(u.id, u.email, u.role, u.active, u.may_unblind, bool(u.password_hash),
+                               u.study_keys) for u in users.list_users(get_session())])
+    for uid, email, role, active, unblind, has_password, scope in rows:
         flags = [w for w, on in (("disabled", not active), ("may-unblind", unblind),
                                  ("api-only", not has_password)) if on]
+        if scope:
+            flags.append("studies=" + ",".join(scope))
         click.echo(f"{uid:>4} {email:<36} {role:<13} {' '.join(flags)}".rstrip())
 
 
@@ -117,3 +119,26 @@ def users_reset_password(email, password, password_stdin):
                                   password).email
 
     click.echo(f"password of {committed(work)} changed")
+
+
+@users_group.command("scope")
+@click.argument("email")
+@click.option("--study", "study_keys", multiple=True, help="A study the account may touch (repeatable).")
+@click.option("--all-studies", is_flag=True, help="Lift the limit: every study.")
+@with_appcontext
+def users_scope(email, study_keys, all_studies):
+    """Limit an account (coordinator, therapist, statistician) to studies, or lift the limit.
+
+    Other studies then answer 404 to the account's sessions and tokens (audited).
+    """
+    from ..services import users
+
+    if bool(study_keys) == all_studies:
+        fail("give --study (one or more) or --all-studies")
+
+    def work():
+        user = users.user_by_email(get_session(), email)
+        return users.set_study_scopes(get_session(), ACTOR, user, list(study_keys) or None).study_keys
+
+    scope = committed(work)
+    click.echo(f"{email}: {', '.join(scope) if scope else 'every study'}")

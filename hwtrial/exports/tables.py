@@ -217,10 +217,19 @@ def homework_columns(facts: StudyFacts) -> list[Column]:
                values={"client": "client", "therapist": "therapist"}, sql="i.reviewer_role"),
         Column("reviewed_at", "datetime", "Review time", f"{src}.reviewed_at", unit="UTC", flags=ARM,
                sql="i.reviewed_at"),
+        Column("therapist_review_led", "category", "Who led the therapist's review (kept apart from the "
+               "client's self-review)", f"{src}.therapist_review_led",
+               values={"client": "client-led", "therapist": "therapist-led"}, sql="i.therapist_review_led"),
+        Column("therapist_reviewed_by", "integer", "Staff user who recorded the therapist's review",
+               f"{src}.therapist_reviewed_by", sql="i.therapist_reviewed_by"),
+        Column("therapist_reviewed_at", "datetime", "Therapist's review time", f"{src}.therapist_reviewed_at",
+               unit="UTC", sql="i.therapist_reviewed_at"),
         Column("submission_json", "string", "Submitted answers (JSON; free text)", f"{src}.submission",
                flags=TEXT, sql="i.submission"),
         Column("self_review_json", "string", "Self-review answers (JSON; free text)", f"{src}.self_review",
                flags=TEXT | ARM, sql="i.self_review"),
+        Column("therapist_review_json", "string", "Therapist's review answers (JSON; free text)",
+               f"{src}.therapist_review", flags=TEXT, sql="i.therapist_review"),
         Column("created_at", "datetime", "Row created", f"{src}.created_at", unit="UTC", sql="i.created_at"),
     ]
 

@@ -1,5 +1,6 @@
 """All hwtrial tables, one module per aggregate. Import models from here."""
 
+from . import data_version  # noqa: E402,F401  (registers the session hooks)
 from .allocation import Allocation, AllocationBlock, AllocationState, Cluster
 from .audit import AuditEntry, AuditHead
 from .base import Model, UTCDateTime, utcnow

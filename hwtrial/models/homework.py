@@ -46,12 +46,21 @@ class HomeworkInstance(Model):
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
     #: Validated answers at submission.
     submission: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
-    #: Answers to the self-review prompt, if the arm has it.
+    #: The client's own self-review (answers to the arm's self-review prompt), if the arm has it.
     self_review: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
-    #: Who reviewed the work: client or therapist (itself a research question).
+    #: ``client`` once the client has self-reviewed (kept for the exports' stable columns).
     reviewer_role: Mapped[str | None] = mapped_column(sa.String(10))
+    #: No longer written (before migration 0008 a staff review overwrote the self-review here).
     reviewed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_user.id"))
+    #: When the client self-reviewed.
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The review a therapist recorded (reflection, usefulness), kept apart from the client's own:
+    #: client- vs therapist-led review is a research question.
+    therapist_review: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    #: Who led that review: ``therapist`` or ``client`` (the client reviewed it with the therapist).
+    therapist_review_led: Mapped[str | None] = mapped_column(sa.String(10))
+    therapist_reviewed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("hwtrial_user.id"))
+    therapist_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Server-derived engagement metrics (active seconds, edits, words, …).
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

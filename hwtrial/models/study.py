@@ -31,6 +31,9 @@ class Study(Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Set when study-level unblinding was approved by a second person.
     unblinded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Bumped in the same transaction as every write that can change the study's results
+    #: (:mod:`hwtrial.models.data_version`); the results cache keys on it.
+    data_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     versions: Mapped[list[StudyVersion]] = relationship(
         back_populates="study", order_by="StudyVersion.version"

@@ -28,6 +28,9 @@ class User(Model):
     active: Mapped[bool] = mapped_column(default=True)
     #: Statisticians are blinded unless this is set; coordinators may unblind in emergencies.
     may_unblind: Mapped[bool] = mapped_column(default=False)
+    #: Study keys this account may touch; NULL means every study (admins are never scoped).
+    #: Its tokens are limited to this scope as well as their own.
+    study_keys: Mapped[list[str] | None] = mapped_column(JSONText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")

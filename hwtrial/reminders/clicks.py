@@ -34,6 +34,6 @@ def record_click(session: Session, participant: Participant, outbox_id: int, now
     if payload.get("decision_id"):
         session.execute(sa.update(DecisionPoint).where(DecisionPoint.id == payload["decision_id"],
                                                        DecisionPoint.clicked_at.is_(None))
-                        .values(clicked_at=now))
+                        .values(clicked_at=now).execution_options(hwtrial_study_ids=[participant.study_id]))
     session.flush()
     return payload.get("instance_id")

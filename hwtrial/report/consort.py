@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hwtrial.scheduling import timepoint_windows
+from hwtrial.scheduling import timepoint_windows, zone
 
 #: Longest reason text kept (the participant pages accept 2,000 characters).
 REASON_LENGTH = 200
@@ -134,8 +134,15 @@ class Consort:
 def _followup(people: Sequence[ParticipantRecord], timepoints: Sequence[Mapping[str, Any]],
               responded: Mapping[int, frozenset[str]], now: datetime) -> tuple[TimepointFlow, ...]:
     counts = {tp["key"]: Counter() for tp in timepoints}
+    # Windows depend only on the local enrolment day: computed once per (zone, day), not
+    # once per participant (10,000 participants enrol on a few hundred days).
+    known: dict[tuple[str, Any], list] = {}
     for person in people:
-        windows = timepoint_windows(timepoints, person.enrolled_at, person.timezone or "UTC")
+        tz = person.timezone or "UTC"
+        day = (tz, person.enrolled_at.astimezone(zone(tz)).date())
+        windows = known.get(day)
+        if windows is None:
+            windows = known[day] = timepoint_windows(timepoints, person.enrolled_at, tz)
         answered = responded.get(person.id, frozenset())
         for window in windows:
             if window.key in answered:

@@ -66,7 +66,8 @@ class _WithoutSelfReview:
     """A homework instance seen without the client's own self-review.
 
     Clients self-review only in arms with the self-review feature, so a blinded therapist
-    who saw it would know the arm. A therapist's own review is shown: any arm may have one.
+    who saw it would know the arm. A therapist's review (``therapist_review*``, columns of its
+    own) is shown: any arm may have one.
     """
 
     self_review = reviewer_role = reviewed_at = reviewed_by = None
@@ -85,9 +86,9 @@ class _WithoutSelfReview:
 
 def homework_for(principal: Principal, study: Study, instance):
     """``instance`` as this caller may see it (see :class:`_WithoutSelfReview`)."""
-    # A client-led review that staff recorded (reviewed_by set) can happen in any arm; only
-    # the client's own self-review on the participant pages (reviewed_by None) tells the arm.
-    if instance.reviewer_role != "client" or instance.reviewed_by is not None or can_see_arms(principal, study):
+    # The therapist's review lives in columns of its own (any arm may have one); only the
+    # client's own self-review (``self_review``, reviewer_role ``client``) tells the arm.
+    if instance.reviewer_role != "client" or can_see_arms(principal, study):
         return instance
     return _WithoutSelfReview(instance)
 

@@ -118,7 +118,7 @@ def caseload(session: Session, principal: Principal, *, therapist_id: int | None
         sa.func.sum(sa.case((sa.or_(hw.state == "expired", sa.and_(pending, hw.expire_at <= now)), 1),
                             else_=0)).label("missed"),
         sa.func.sum(sa.case((hw.state == "submitted", 1), else_=0)).label("submitted"),
-        sa.func.sum(sa.case((sa.and_(hw.state == "submitted", hw.reviewed_by.is_(None)), 1),
+        sa.func.sum(sa.case((sa.and_(hw.state == "submitted", hw.therapist_reviewed_at.is_(None)), 1),
                             else_=0)).label("awaiting"),
         sa.func.max(sa.func.coalesce(hw.submitted_at, hw.started_at, hw.opened_at)).label("last"))
         .where(hw.participant_id.in_(sa.select(page.c.pid))).group_by(hw.participant_id).subquery())
@@ -194,6 +194,8 @@ class HomeworkView:
     #: Texts the client read, minus any arm framing: the default wording with the tailoring.
     texts: dict[str, Any]
     review_fields: list[dict[str, Any]]
+    #: Who recorded the therapist's review (display name or email), None when nobody has.
+    therapist_reviewer: str | None = None
 
 
 def homework_view(session: Session, principal: Principal, instance_id: int,
@@ -213,8 +215,11 @@ def homework_view(session: Session, principal: Principal, instance_id: int,
                  "fields": {f["key"]: {"label": f["key"], "help": None} for f in fields}}
     if instance.tailoring is not None:
         texts = apply_tailoring(texts, instance.tailoring.tailored)
+    reviewer = (session.get(User, instance.therapist_reviewed_by)
+                if instance.therapist_reviewed_by is not None else None)
     return HomeworkView(homework_for(principal, study, instance), participant, study, fields, texts,
-                        review_fields({"min": 0, "max": 10}))
+                        review_fields({"min": 0, "max": 10}),
+                        (reviewer.display_name or reviewer.email) if reviewer is not None else None)
 
 
 #: Display names of the instruments the trajectory plots (others use their key).

@@ -218,7 +218,13 @@ def review_fields(scale: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def review(session: Session, principal: Principal, study: Study, instance_id: int, *,
            reviewer_role: str | None, answers: Mapping[str, Any], now: datetime | None = None) -> HomeworkInstance:
-    """Record a review of a submitted instance and who did it (client or therapist)."""
+    """Record the therapist's review of a submitted instance: who led it (``therapist``, or
+    ``client`` when the client reviewed it with the therapist), who recorded it and when.
+
+    Kept apart from the client's own self-review (``self_review``), which it never changes:
+    client- vs therapist-led review is a research question, so both are stored. Recording
+    again replaces the earlier therapist review (audited with the previous author and time).
+    """
     now = now or utcnow()
     instance = session.get(HomeworkInstance, instance_id)
     if instance is None or instance.study_id != study.id:
@@ -233,10 +239,11 @@ def review(session: Session, principal: Principal, study: Study, instance_id: in
                                         answers)
     if errors:
         raise ServiceError(422, "invalid review", errors)
-    before = {"reviewer_role": instance.reviewer_role}
-    instance.self_review = clean
-    instance.reviewer_role, instance.reviewed_by, instance.reviewed_at = reviewer_role, principal.user.id, now
-    recompute_metrics(session, instance, study.definition)
+    before = ({"led": instance.therapist_review_led, "by": instance.therapist_reviewed_by,
+               "at": instance.therapist_reviewed_at.isoformat()}
+              if instance.therapist_reviewed_at is not None else None)
+    instance.therapist_review, instance.therapist_review_led = clean, reviewer_role
+    instance.therapist_reviewed_by, instance.therapist_reviewed_at = principal.user.id, now
     audit.record(session, actor=principal.actor, action="homework.review", target=f"homework:{instance.id}",
                  study_key=study.key, before=before, after={"reviewer_role": reviewer_role})
     return instance

@@ -201,9 +201,10 @@ TASK_LABELS = ("scheduled", "open", "due", "submitted", "reviewed", "expired")
 
 def task_label(instance: Any, now: datetime) -> str:
     """scheduled (not open yet), open, due (past its due time, still accepted), submitted,
-    reviewed (submitted and reviewed) or expired."""
+    reviewed (submitted and reviewed by the therapist) or expired. A client's own
+    self-review does not count: only some arms have one, so it would tell the arm."""
     if instance.state == "submitted":
-        return "reviewed" if instance.reviewed_at is not None else "submitted"
+        return "reviewed" if instance.therapist_reviewed_at is not None else "submitted"
     if instance.state == "expired" or instance.expire_at <= now:
         return "expired"
     if instance.due_at <= now:
@@ -221,9 +222,12 @@ class TaskRow:
     label: str
     submitted_at: datetime | None
     late: bool
-    #: client or therapist; None when nobody reviewed or the caller is blinded to self-reviews.
+    #: client when the client self-reviewed; None when not or the caller is blinded to self-reviews.
     reviewer_role: str | None
     reviewed_at: datetime | None
+    #: Who led the therapist's review (therapist or client) and when it was recorded.
+    therapist_review_led: str | None = None
+    therapist_reviewed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -283,4 +287,6 @@ def _task_row(instance: Any, now: datetime) -> TaskRow:
     return TaskRow(id=instance.id, template=instance.template_key, origin=instance.origin,
                    open_at=instance.open_at, due_at=instance.due_at, label=task_label(instance, now),
                    submitted_at=instance.submitted_at, late=bool(instance.late),
-                   reviewer_role=instance.reviewer_role, reviewed_at=instance.reviewed_at)
+                   reviewer_role=instance.reviewer_role, reviewed_at=instance.reviewed_at,
+                   therapist_review_led=instance.therapist_review_led,
+                   therapist_reviewed_at=instance.therapist_reviewed_at)

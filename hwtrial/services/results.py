@@ -30,6 +30,7 @@ from . import results_designs as designs
 from . import results_outcomes as outcomes
 from . import results_sections as basic
 from .blinding import can_see_arms
+from .results_cache import cached
 from .results_context import build_context, guarded
 from .results_data import ResultsInput, load_input
 from .studies import get_study
@@ -89,6 +90,9 @@ def build_results(session: Session, principal: Principal | None, study_key: str,
                   sections: str | Iterable[str] | None = None) -> dict[str, Any]:
     """The results document of study ``study_key`` (JSON-ready dict).
 
+    Served from :mod:`.results_cache` while the study's data stamp is unchanged (API, staff
+    results page, report and CLI all come through here and share it).
+
     Parameters
     ----------
     session : Session
@@ -108,8 +112,13 @@ def build_results(session: Session, principal: Principal | None, study_key: str,
     # decision points tell a micro-randomised arm from the others; in a one-arm study they do not
     micro = ("mrt" in names and (not blind or len(study.definition["arms"]) == 1)
              and is_micro_randomised(study.definition))
-    data = load_input(session, study, micro_randomised=micro, blinded=blind)
-    return results_document(data, blind=blind, population=population, sections=names)
+
+    def compute() -> dict[str, Any]:
+        data = load_input(session, study, micro_randomised=micro, blinded=blind)
+        return results_document(data, blind=blind, population=population, sections=names)
+
+    # The document depends only on the data (stamped), the caller's blinding and the query.
+    return cached(session, study, ("results", blind, population, tuple(names)), compute)
 
 
 def results_document(data: ResultsInput, *, blind: bool, population: str | None = None,

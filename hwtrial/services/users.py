@@ -96,6 +96,37 @@ def set_active(session: Session, actor: Principal | str, user: User, active: boo
     return user
 
 
+#: Roles whose accounts may be limited to studies (an admin manages accounts and tokens of
+#: every study, so a scope would not bind them).
+SCOPABLE_ROLES = ("coordinator", "therapist", "statistician")
+
+
+def set_study_scopes(session: Session, actor: Principal | str, user: User,
+                     study_keys: list[str] | None) -> User:
+    """Limit ``user`` to these studies (None or empty: every study); audited.
+
+    Enforced wherever token scopes are (:class:`~hwtrial.auth.principal.Principal`'s
+    ``study_keys``): other studies answer 404 like unknown ones, the study list shows only
+    these, and the user's tokens are limited to both their own and this scope.
+    """
+    keys = sorted(set(study_keys)) if study_keys else None
+    if keys is not None:
+        if user.role not in SCOPABLE_ROLES:
+            raise ServiceError(422, "admin accounts cannot be limited to studies",
+                               {"study_keys": [f"only {', '.join(SCOPABLE_ROLES)} accounts can be scoped"]})
+        known = set(session.scalars(sa.select(Study.key).where(Study.key.in_(keys))))
+        missing = [k for k in keys if k not in known]
+        if missing:
+            raise ServiceError(422, "unknown study", {"study_keys": [f"unknown study {k!r}" for k in missing]})
+    before = user.study_keys
+    if before == keys:
+        return user
+    user.study_keys = keys
+    audit.record(session, actor=_actor(actor), action="user.scopes", target=f"user:{user.id}",
+                 before={"study_keys": before}, after={"study_keys": keys})
+    return user
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """A hash of nothing anyone can type, made like real ones (same method and cost)."""

@@ -29,7 +29,7 @@ def _close_open_instances(session: Session, participant: Participant, now: datet
         .where(HomeworkInstance.participant_id == participant.id,
                HomeworkInstance.state.in_(OPEN_STATES))
         .values(state="expired", expired_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False, hwtrial_study_ids=[participant.study_id]))
     return result.rowcount or 0
 
 

@@ -115,8 +115,14 @@ def test_admin_creates_user_and_token(app, server, browser, load_study, make_use
     password = page.locator("#secret").input_value()
     assert len(password) >= 12
     page.get_by_role("link", name="Go to stats@example.org").click()
+    # limit the account to the study (its sessions and tokens then reach only that one)
+    scopes = page.get_by_role("region", name="Studies this account may touch")
+    scopes.get_by_label(key).check()
+    scopes.get_by_role("button", name="Save studies").click()
+    assert "The account's studies were saved" in page.get_by_role("status").inner_text()
+    assert page.locator("#user-scope").inner_text() == key
     page.get_by_label("Label").fill("analysis laptop")
-    page.get_by_label(key).check()
+    page.get_by_role("region", name="API tokens").get_by_label(key).check()
     page.get_by_role("button", name="Issue token").click()
     page.wait_for_selector("#secret")
     token = page.locator("#secret").input_value()
@@ -124,6 +130,8 @@ def test_admin_creates_user_and_token(app, server, browser, load_study, make_use
     shots(page, "07-token")
     answer = page.request.get(f"{server}/api/v1/studies/{key}", headers={"Authorization": f"Bearer {token}"})
     assert answer.status == 200
+    listed = page.request.get(f"{server}/api/v1/studies/", headers={"Authorization": f"Bearer {token}"})
+    assert [s["key"] for s in listed.json()] == [key]
     # the new user signs in with the temporary password
     other = sign_in(browser, server, "stats@example.org", password)
     assert "/staff" in other.url

@@ -98,7 +98,7 @@ def test_therapist_assigns_tailored_homework_the_client_does_it_and_it_is_review
     both_widths(staff, "04-review")
     with app.app_context():
         row = db(app).get(HomeworkInstance, iid)
-        assert (row.state, row.reviewer_role, row.reviewed_by) == ("submitted", "therapist", therapist)
+        assert (row.state, row.therapist_review_led, row.therapist_reviewed_by) == ("submitted", "therapist", therapist)
         assert row.submission["situation"] == "My uncle asked why I am still in the same job"
     staff.goto(f"{server}/staff/caseload/clients/{pid}/trajectory")
     assert staff.locator("figure img").count() == 3

@@ -143,5 +143,9 @@ def test_a_blinded_therapist_does_not_see_the_clients_own_self_review(client, pe
     # The therapist's own review is shown: a therapist may review in any arm.
     review = client.post(f"{BASE}/homework/{instance_id}/review", headers=callers["therapist"],
                          json={"reviewer_role": "therapist", "answers": {"usefulness": 4}})
-    assert review.status_code == 200 and review.json["reviewer_role"] == "therapist"
-    assert seen("therapist")["self_review"]["usefulness"] == 4
+    assert review.status_code == 200 and review.json["therapist_review_led"] == "therapist"
+    assert seen("therapist")["therapist_review"]["usefulness"] == 4
+    # ... and the client's self-review is still there, still hidden from the blinded therapist
+    assert seen("therapist")["self_review"] is None and seen("therapist")["reviewer_role"] is None
+    assert seen("coordinator")["self_review"]["usefulness"] == 8
+    assert seen("coordinator")["therapist_review"]["usefulness"] == 4

@@ -48,8 +48,11 @@ def test_therapist_assigns_and_reviews_own_clients_only(app, client, load_study,
     assert client.post(f"{BASE}/homework/{iid}/review", json={**review, "reviewer_role": "x"},
                        headers=bearer(mine)).status_code == 422
     done = client.post(f"{BASE}/homework/{iid}/review", json=review, headers=bearer(mine))
-    assert done.status_code == 200 and done.json["reviewer_role"] == "therapist"
-    assert done.json["metrics"]["self_review_depth"] == 2
+    assert done.status_code == 200 and done.json["therapist_review_led"] == "therapist"
+    assert done.json["therapist_review"] == review["answers"] and done.json["therapist_reviewed_at"]
+    # kept apart from the client's own self-review, which it neither fills nor scores
+    assert done.json["reviewer_role"] is None and done.json["self_review"] is None
+    assert done.json["metrics"]["self_review_depth"] == 0
     with app.app_context():
         actions = set(db(app).scalars(sa.select(AuditEntry.action)))
     assert {"homework.assign", "homework.submit", "homework.review"} <= actions

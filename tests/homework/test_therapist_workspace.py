@@ -218,7 +218,7 @@ def test_forms_refuse_a_missing_or_foreign_csrf_token(app, care, sign_in):
     with app.app_context():
         assert db(app).scalar(sa.select(sa.func.count()).select_from(HomeworkInstance).where(
             HomeworkInstance.origin == "adhoc")) == 0
-        assert db(app).get(HomeworkInstance, iid).reviewed_at is None
+        assert db(app).get(HomeworkInstance, iid).therapist_reviewed_at is None
 
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
@@ -331,15 +331,21 @@ def test_review_shows_answers_and_records_who_reviewed(app, care, client, bearer
                                                         "usefulness": "8", "reflection": "Client spotted it"})
     assert done.status_code == 302
     body = text(staff.get(done.headers["Location"]))
-    assert "Review saved." in body and "client-led" in body and "recorded by staff user" in body
+    assert "Review saved." in body and "client-led" in body and "Therapist's review" in body
     with app.app_context():
         row = db(app).get(HomeworkInstance, iid)
-        assert (row.reviewer_role, row.reviewed_by, row.self_review) == (
+        who = db(app).get(User, care["a"])
+        therapist_name = who.display_name or who.email
+        assert (row.therapist_review_led, row.therapist_reviewed_by, row.therapist_review) == (
             "client", care["a"], {"reflection": "Client spotted it", "usefulness": 8})
+        assert row.therapist_reviewed_at is not None
+        assert (row.reviewer_role, row.self_review) == (None, None)  # the client's own: untouched
+    assert f"recorded by {therapist_name}" in body
     # the API, which the page shares its service with, shows the same (a recorded client-led
     # review is no arm's feature, so the blinded therapist sees it too)
     listed = client.get(f"{API}/participants/{care['mine']}/homework", headers=bearer(care["a_token"])).json
-    assert [(h["reviewer_role"], h["reviewed_by"]) for h in listed if h["id"] == iid] == [("client", care["a"])]
+    assert [(h["therapist_review_led"], h["therapist_reviewed_by"], h["reviewer_role"])
+            for h in listed if h["id"] == iid] == [("client", care["a"], None)]
     caseload = text(staff.get(STAFF))
     row = re.search(rf"Client {care['mine']}</a>.*?</tr>", caseload, re.S).group(0)
     assert re.findall(r"<td>(.*?)</td>", row, re.S)[6] == "0"  # nothing left to review

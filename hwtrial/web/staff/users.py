@@ -27,13 +27,15 @@ register({
     "hwtrial_staff.user_page": ADMIN,
     "hwtrial_staff.user_active": ADMIN,
     "hwtrial_staff.user_password": ADMIN,
+    "hwtrial_staff.user_scopes": ADMIN,
     "hwtrial_staff.token_issue": ADMIN,
     "hwtrial_staff.token_revoke": ADMIN,
 })
 
 DONE = {"disabled": "The account was disabled; its sessions and tokens stop working at once.",
         "enabled": "The account was enabled again.", "revoked": "The token was revoked.",
-        "password": "The new password was set."}
+        "password": "The new password was set.",
+        "scopes": "The account's studies were saved; its sessions and tokens follow them at once."}
 
 
 class UserFormSchema(UserInSchema):
@@ -127,6 +129,22 @@ def user_password(user_id):
     if temporary is None:
         return redirect(url_for(".user_page", user_id=user.id, done="password"), 303)
     return render_template("hwtrial/staff/users/secret.html", user=user, password=temporary)
+
+
+@bp.route("/users/<int:user_id>/scopes", methods=["POST"])
+def user_scopes(user_id):
+    check_csrf()
+    session = get_session()
+    user = service.get_user(session, user_id)
+    keys = [] if request.form.get("scope") == "all" else request.form.getlist("study_keys")
+    try:
+        service.set_study_scopes(session, current_principal(), user, keys or None)
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        return _user_page(session, user, request.form,
+                          {"scopes." + k: v for k, v in form_errors(error).items()}, 422)
+    return redirect(url_for(".user_page", user_id=user.id, done="scopes"), 303)
 
 
 @bp.route("/users/<int:user_id>/tokens", methods=["POST"])

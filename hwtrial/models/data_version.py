@@ -87,6 +87,16 @@ def _bump_flushed(session: Session, _context) -> None:
         bump(session, ids)
 
 
+def _negative_control() -> bool:
+    """The test-only switch that must let enrolments race (``HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK``)
+    also leaves the counter alone: the study-row UPDATE orders concurrent enrolments of a study
+    and hid the races the negative control has to find (cached results may then be stale;
+    that run reads none)."""
+    from flask import current_app, has_app_context
+
+    return has_app_context() and bool(current_app.config.get("HWTRIAL_TESTING_DISABLE_ALLOCATION_LOCK"))
+
+
 @event.listens_for(Session, "before_commit")
 def _bump_at_commit(session: Session) -> None:
     """Write the collected bumps last, just before COMMIT: the study rows are then locked for
@@ -95,6 +105,8 @@ def _bump_at_commit(session: Session) -> None:
     session.flush()
     due = session.info.pop(_DUE, None)
     if due is None:
+        return
+    if _negative_control():
         return
     statement = sa.update(Study.__table__).values(data_version=Study.__table__.c.data_version + 1)
     if due is not _ALL:

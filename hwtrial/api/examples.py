@@ -30,6 +30,11 @@ EXAMPLES: dict[str, dict] = {
     "UserPatchSchema": {
         "disable": {"summary": "disable an account", "value": {"active": False, "reason": "left the team"}},
     },
+    "UserScopesSchema": {
+        "some": {"summary": "limit the account to two studies", "value": {
+            "study_keys": ["reminder-rct", "mrt-reminders"]}},
+        "every": {"summary": "lift the limit (every study)", "value": {"study_keys": None}},
+    },
     "TokenInSchema": {
         "scoped": {"summary": "a token for one study", "value": {
             "label": "analysis laptop", "study_keys": ["reminder-rct"]}},

@@ -98,7 +98,7 @@ class UserItem(MethodView):
 
 @blp.route("/users/<int:user_id>/scopes")
 class UserScopes(MethodView):
-    @blp.arguments(UserScopesSchema)
+    @blp.arguments(UserScopesSchema, examples=examples.of("UserScopesSchema"))
     @blp.response(200, UserOutSchema)
     def put(self, body, user_id):
         """Limit a coordinator, therapist or statistician to some studies (null: every study;

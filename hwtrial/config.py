@@ -72,6 +72,10 @@ DEFAULTS: dict[str, Any] = {
     # Celery on Redis (optional): broker URL and the queue hwtrial's tasks use.
     "HWTRIAL_CELERY_BROKER_URL": None,
     "HWTRIAL_CELERY_QUEUE": "hwtrial",
+    # A results computation slower than this (ms) is kept in the database for every worker
+    # process, and the staff results page then shows the last one at once (saying when it
+    # was computed) while a new one runs in the background. The API always computes afresh.
+    "HWTRIAL_RESULTS_INLINE_MS": 500,
     # Rows per SPSS/Stata file of an export: larger tables are numbered parts (memory: one part).
     "HWTRIAL_EXPORT_PART_ROWS": 250_000,
     # Throttling (see hwtrial.web.throttle): counters in Redis when a URL is set, else in memory.
@@ -184,6 +188,14 @@ def finalise(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     for key in ("HWTRIAL_LOGIN_LIMIT_ACCOUNT", "HWTRIAL_LOGIN_LIMIT_ADDRESS", "HWTRIAL_ENTRY_LIMIT_ADDRESS"):
         _check_limit(key, config.get(key))
     _check_outbox(config)
+    try:
+        inline = int(config["HWTRIAL_RESULTS_INLINE_MS"])
+    except (TypeError, ValueError):
+        inline = -1
+    if inline < 0:
+        raise ConfigError(f"HWTRIAL_RESULTS_INLINE_MS: {config['HWTRIAL_RESULTS_INLINE_MS']!r} is not a "
+                          "number of milliseconds (0 or more)")
+    config["HWTRIAL_RESULTS_INLINE_MS"] = inline
     if not config["HWTRIAL_MIGRATIONS_DIR"]:
         config["HWTRIAL_MIGRATIONS_DIR"] = str(default_migrations_dir())
     if not config["HWTRIAL_STUDIES_DIR"]:

@@ -31,6 +31,9 @@ def make_app(database_url: str, **extra):
         "HWTRIAL_DATABASE_URL": database_url,
         "HWTRIAL_STUDIES_DIR": str(STUDIES),
         "TESTING": True,
+        # Results are computed on the request, however long it takes, unless a test of the
+        # stored/stale path sets a budget (a loaded CI machine must not make pages stale).
+        "HWTRIAL_RESULTS_INLINE_MS": 3_600_000,
         **extra,
     }
     return create_app(config)

@@ -9,6 +9,7 @@ from .homework import HomeworkInstance
 from .participant import ConsentRecord, Participant
 from .questionnaire import QuestionnaireResponse, SafetyAlert
 from .reminder import DecisionPoint, OutboxMessage
+from .snapshot import ResultsSnapshot
 from .study import Study, StudyVersion, UnblindingRequest
 from .tailoring import HomeworkTailoring
 from .user import STAFF_ROLES, ApiToken, User, WebSession
@@ -16,6 +17,7 @@ from .user import STAFF_ROLES, ApiToken, User, WebSession
 __all__ = [
     "Allocation", "AllocationBlock", "AllocationState", "ApiToken", "AuditEntry", "AuditHead",
     "Cluster", "ConsentRecord", "DecisionPoint", "Event", "FeatureExposure", "HomeworkInstance",
-    "HomeworkTailoring", "Model", "OutboxMessage", "Participant", "QuestionnaireResponse", "STAFF_ROLES", "SafetyAlert",
+    "HomeworkTailoring", "Model", "OutboxMessage", "Participant", "QuestionnaireResponse", "ResultsSnapshot", "STAFF_ROLES",
+    "SafetyAlert",
     "Study", "StudyVersion", "UTCDateTime", "UnblindingRequest", "User", "WebSession", "utcnow",
 ]

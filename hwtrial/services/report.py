@@ -40,8 +40,8 @@ from ..report.tables import ResultTables, result_tables
 from ..studydef.blind import blind_definition
 from .arm_series import arm_series
 from .blinding import arm_codes
-from .results import build_results, sees_arms
-from .results_cache import cached
+from .results import build_results, results_of, sees_arms
+from .results_cache import Served, lookup
 from .studies import get_study
 
 
@@ -58,6 +58,9 @@ class TrialReport:
     tables: ResultTables
     consort: Consort
     plots: dict[str, Plot]
+    #: None: computed from the data as they are now; else when the (stale) parts shown were
+    #: computed (the staff results page only, while a newer computation runs).
+    stale_since: datetime | None = None
 
 
 def _labels(study: Study, blind: bool) -> dict[str, str]:
@@ -208,36 +211,45 @@ def _report_data(session: Session, study: Study, doc: dict[str, Any], labels: di
 
 
 def build_report(session: Session, principal: Principal | None, study_key: str, *,
-                 now: datetime | None = None) -> TrialReport:
+                 now: datetime | None = None, stale_ok: bool = False) -> TrialReport:
     """The trial report of ``study_key``: design, CONSORT, plots and result tables.
 
     ``principal`` None is the CLI operator (unblinded); a caller who may not see arms gets
     codes everywhere, the blinded design summary and no free-text withdrawal reasons.
+    ``stale_ok`` (the staff results page only; never a downloaded report) accepts the last
+    computation of a slow study while a new one is made: the report's ``stale_since`` then
+    says when it was computed.
     """
     study = get_study(session, principal, study_key)
     blind = not sees_arms(principal, study)
     explicit = now is not None
     now = now or utcnow()
-    labels = _labels(study, blind)
-    doc = build_results(session, principal, study_key)
 
-    def compute() -> tuple[Consort, dict[str, Plot]]:
+    def compute(session: Session, study: Study) -> tuple[dict[str, Any], Consort, dict[str, Plot]]:
+        # the document comes with the flow and plots drawn from it, so a stale report part
+        # shows tables, flow and plots of one moment
+        doc = results_of(session, study, blind=blind).value
+        labels = _labels(study, blind)
         people = _participants(session, study)
         consort = _consort(session, study, doc, people, labels, blind, now)
         data = _report_data(session, study, doc, labels)
-        return consort, report_plots(data, consort)
+        return doc, consort, report_plots(data, consort)
 
     # The CONSORT flow and the plots change with the data (stamped) and, for follow-up
     # windows not yet due, with the time: every window closes at a local midnight, which is
     # on a quarter hour in UTC for every zone in use, so the judgement is the same for any
     # moment of one quarter hour (the cached flow keeps the moment it was computed).
-    moment = ("at", now) if explicit else ("quarter", now.replace(minute=now.minute - now.minute % 15,
-                                                                  second=0, microsecond=0))
-    consort, plots = cached(session, study, ("report", blind, moment), compute)
+    if explicit:
+        served = Served(compute(session, study))
+    else:
+        quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+        served = lookup(session, study, ("report", "blind" if blind else "arms"), compute,
+                        valid_for=(quarter.strftime("%Y%m%dT%H%M"),), stale_ok=stale_ok)
+    doc, consort, plots = served.value
     definition = (blind_definition(study.definition, arm_codes(study)) if blind
                   else study.definition)
     return TrialReport(
         study_key=study.key, title=study.title, blinded=blind, generated_at=now,
         design=design_summary(definition, status=study.status, version=study.current_version,
                               blinded=blind),
-        results=doc, tables=result_tables(doc), consort=consort, plots=plots)
+        results=doc, tables=result_tables(doc), consort=consort, plots=plots, stale_since=served.stale_since)

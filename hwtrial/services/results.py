@@ -30,7 +30,7 @@ from . import results_designs as designs
 from . import results_outcomes as outcomes
 from . import results_sections as basic
 from .blinding import can_see_arms
-from .results_cache import cached
+from .results_cache import Served, lookup
 from .results_context import build_context, guarded
 from .results_data import ResultsInput, load_input
 from .studies import get_study
@@ -107,18 +107,27 @@ def build_results(session: Session, principal: Principal | None, study_key: str,
         Subset of :data:`SECTIONS` (comma-separated string or list).
     """
     study = get_study(session, principal, study_key)
-    blind = not sees_arms(principal, study)
+    return results_of(session, study, blind=not sees_arms(principal, study), population=population,
+                      sections=sections).value
+
+
+def results_of(session: Session, study: Study, *, blind: bool, population: str | None = None,
+               sections: str | Iterable[str] | None = None, stale_ok: bool = False) -> Served:
+    """:func:`build_results` for a study already looked up and a caller's blinding already
+    decided; ``stale_ok`` lets a slow document be served from its last computation while a
+    new one is made (see :func:`.results_cache.lookup`)."""
     names = parse_sections(sections)
     # decision points tell a micro-randomised arm from the others; in a one-arm study they do not
     micro = ("mrt" in names and (not blind or len(study.definition["arms"]) == 1)
              and is_micro_randomised(study.definition))
 
-    def compute() -> dict[str, Any]:
+    def compute(session: Session, study: Study) -> dict[str, Any]:
         data = load_input(session, study, micro_randomised=micro, blinded=blind)
         return results_document(data, blind=blind, population=population, sections=names)
 
     # The document depends only on the data (stamped), the caller's blinding and the query.
-    return cached(session, study, ("results", blind, population, tuple(names)), compute)
+    return lookup(session, study, ("results", "blind" if blind else "arms", population, tuple(names)),
+                  compute, stale_ok=stale_ok)
 
 
 def results_document(data: ResultsInput, *, blind: bool, population: str | None = None,

@@ -36,6 +36,13 @@ def test_bad_number_names_the_key(tmp_path, monkeypatch):
         load_config(str(tmp_path), {"HWTRIAL_ENV": "testing"})
 
 
+@pytest.mark.parametrize("value", ["-1", "soon"])
+def test_results_budget_must_be_milliseconds(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("HWTRIAL_RESULTS_INLINE_MS", value)
+    with pytest.raises(ConfigError, match="HWTRIAL_RESULTS_INLINE_MS"):
+        load_config(str(tmp_path), {"HWTRIAL_ENV": "testing"})
+
+
 def test_default_database_is_a_sqlite_file_in_the_instance_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("HWTRIAL_DATABASE_URL", raising=False)
     config = load_config(str(tmp_path), {"HWTRIAL_ENV": "testing"})

@@ -24,7 +24,7 @@ register({"hwtrial_staff.study_results": ANALYSIS})
 @bp.route("/studies/<study_key>/results")
 def study_results(study_key: str):
     try:
-        report = service.build_report(get_session(), current_principal(), study_key)
+        report = service.build_report(get_session(), current_principal(), study_key, stale_ok=True)
     except ServiceError as error:
         return render_service_error(error, "Results")
     return render_template("hwtrial/staff/results/page.html", report=report)

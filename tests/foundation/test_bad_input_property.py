@@ -156,20 +156,27 @@ def test_bad_values_in_any_field_are_4xx_never_500(app, client, load_study, make
     def run(target, value):
         (method, template, _body, _query), (path, _kind), where = target
         headers = admin if template.startswith(("/users", "/me")) else coordinator
-        url = _url(template, ids)
         if where == "query":
             text = value if isinstance(value, str) else json.dumps(value)
-            answer = client.open(f"{url}?{path[0]}={quote(text[:20_000].encode('utf-8', 'surrogatepass'), safe='')}", method=method.upper(),
-                                 headers=headers)
-        else:
-            body = copy.deepcopy(BASELINES.get((method, template), {}))
-            _put(body, path, value)
-            answer = client.open(url, method=method.upper(), data=_encode(body),
-                                 headers={**headers, "Content-Type": "application/json"})
+            value = text[:20_000].encode("utf-8", "surrogatepass")
+        answer, url = _send(client, headers, ids, method, template, path, where, value)
         _check(answer, (method, url, path, repr(value)[:60]))
 
     run()
     print(f"\nproperty test: {EXAMPLES} examples in {time.perf_counter() - started:.1f} s", sorted(SEEN.items()))
+
+
+def _send(client, headers, ids, method, template, path, where, value):
+    """``value`` at ``path`` of the operation's baseline body, or as the query parameter
+    ``path[0]``; the answer and the URL it went to."""
+    url = _url(template, ids)
+    if where == "query":
+        return client.open(f"{url}?{path[0]}={quote(value, safe='')}", method=method.upper(),
+                           headers=headers), url
+    body = copy.deepcopy(BASELINES.get((method, template), {}))
+    _put(body, path, value)
+    return client.open(url, method=method.upper(), data=_encode(body),
+                       headers={**headers, "Content-Type": "application/json"}), url
 
 
 def test_bad_ids_and_keys_in_any_url_are_4xx_never_500(app, client, load_study, make_user, bearer):
@@ -223,14 +230,6 @@ def test_edge_times_in_every_time_field_and_query_are_4xx_never_500(app, client,
     assert ("get", "/studies/{study_key}/participants", ("enrolled_after",), "query") in targets
     for method, template, path, where in targets:
         headers = admin if template.startswith(("/users", "/me")) else coordinator
-        url = _url(template, ids)
         for value in EDGE_TIMES:
-            if where == "query":
-                answer = client.open(f"{url}?{path[0]}={quote(value, safe='')}", method=method.upper(),
-                                     headers=headers)
-            else:
-                body = copy.deepcopy(BASELINES.get((method, template), {}))
-                _put(body, path, value)
-                answer = client.open(url, method=method.upper(), data=_encode(body),
-                                     headers={**headers, "Content-Type": "application/json"})
+            answer, url = _send(client, headers, ids, method, template, path, where, value)
             _check(answer, (method, url, path, value))

@@ -132,16 +132,20 @@ def lookup(session: Session, study: Study, part: tuple, compute: Compute, *,
             _CACHE.move_to_end(key)
             STATS["hits"] += 1
             return Served(copy.deepcopy(_CACHE[key]))
-    stored = _stored(session, app, study.id, name)
-    if stored is not None and stored[0] == stamp:
-        STATS["stored_hits"] += 1
-        _remember(key, stored[1])
-        return Served(stored[1])
-    if (stale_ok and app is not None and stored is not None and stored[3] > _inline_ms(app)
-            and _version_of(stored[0]) == _version_of(stamp)):
-        STATS["stale"] += 1
-        _refresh_later(app, study.id, name, compute, valid_for)
-        return Served(stored[1], stale_since=stored[2])
+    row = _stored_row(session, app, study.id, name)
+    if row is not None and row.stamp == stamp:
+        value = _load(app, session, row)
+        if value is not _INVALID:
+            STATS["stored_hits"] += 1
+            _remember(key, value)
+            return Served(value)
+    elif (stale_ok and row is not None and row.compute_ms > _inline_ms(app)
+          and _version_of(row.stamp) == _version_of(stamp)):
+        value = _load(app, session, row)
+        if value is not _INVALID:
+            STATS["stale"] += 1
+            _refresh_later(app, study.id, name, compute, valid_for)
+            return Served(value, stale_since=row.computed_at)
     started = time.perf_counter()
     value = compute(session, study)
     took = round((time.perf_counter() - started) * 1000)
@@ -177,21 +181,27 @@ def _unseal(app: Flask, payload: bytes) -> Any:
     return pickle.loads(body)  # noqa: S301 (verified above: written by hwtrial under this key)
 
 
-def _stored(session: Session, app: Flask | None, study_id: int, name: str):
-    """``(stamp, value, computed_at, compute_ms)`` of the stored part, or None."""
+_INVALID = object()
+
+
+def _stored_row(session: Session, app: Flask | None, study_id: int, name: str):
+    """The stored part's ``id, stamp, computed_at, compute_ms`` (not its payload), or None."""
     if app is None:
         return None
     table = ResultsSnapshot.__table__
-    row = session.execute(sa.select(table.c.stamp, table.c.payload, table.c.computed_at, table.c.compute_ms)
-                          .where(table.c.study_id == study_id, table.c.part == name)).first()
-    if row is None:
-        return None
+    return session.execute(sa.select(table.c.id, table.c.stamp, table.c.computed_at, table.c.compute_ms)
+                           .where(table.c.study_id == study_id, table.c.part == name)).first()
+
+
+def _load(app: Flask, session: Session, row) -> Any:
+    """The stored part's value (read only when it will be served), or ``_INVALID``."""
+    table = ResultsSnapshot.__table__
+    payload = session.scalar(sa.select(table.c.payload).where(table.c.id == row.id))
     try:
-        value = _unseal(app, row.payload)
+        return _unseal(app, payload)
     except Exception:  # a row that does not verify (or no longer loads) is recomputed
-        log.warning("results snapshot %s of study %s ignored: it does not verify", name, study_id)
-        return None
-    return row.stamp, value, row.computed_at, row.compute_ms
+        log.warning("results snapshot %s ignored: it does not verify", row.id)
+        return _INVALID
 
 
 def _store(app: Flask, study_id: int, name: str, stamp: str, value: Any, took: int) -> None:
@@ -253,10 +263,12 @@ def _refresh(app: Flask, study_id: int, name: str, compute: Compute, valid_for: 
         except Exception:
             session.rollback()
             log.exception("refreshing results snapshot %s of study %s failed", name, study_id)
-            # let the next view (of any process) try again at once
-            session.execute(table.update().where(table.c.study_id == study_id, table.c.part == name)
-                            .values(refreshing_until=None))
-            session.commit()
+            try:  # let the next view (of any process) try again at once
+                session.execute(table.update().where(table.c.study_id == study_id, table.c.part == name)
+                                .values(refreshing_until=None))
+                session.commit()
+            except Exception:  # the database is gone: the hold runs out by itself
+                session.rollback()
         finally:
             app.extensions["hwtrial"].db.session.remove()
 

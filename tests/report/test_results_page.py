@@ -3,31 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-
-import pytest
-
-from hwtrial.models import User
-from hwtrial.services import sessions
 
 from .html_checks import Page, blinded_leaks, external_urls
 from .test_report_html import KEY, PLOTS, RAW, definition
-
-
-@pytest.fixture
-def signed_in(app, client, make_user):
-    """``signed_in(role, **user fields)``: the client signed in as a new user of that role."""
-
-    def sign_in(role: str, **fields):
-        user_id, _ = make_user(role, **fields)
-        with app.app_context():
-            session = app.extensions["hwtrial"].db.session
-            cookie = sessions.open_session(session, timedelta(hours=1), user=session.get(User, user_id))
-            session.commit()
-        client.set_cookie("hwtrial_session", cookie)
-        return client
-
-    return sign_in
 
 
 def _estimates(html: str) -> list[str]:

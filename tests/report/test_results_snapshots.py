@@ -17,7 +17,7 @@ from hwtrial.services import results_cache
 
 from .html_checks import blinded_leaks
 from .test_report_html import KEY, definition
-from .test_results_page import URL, _estimates, signed_in  # noqa: F401  (fixture)
+from .test_results_page import URL, _estimates
 
 STALE = "before the latest changes"
 API = f"/api/v1/studies/{KEY}/results"

@@ -173,7 +173,9 @@ def test_withdrawn_participant_pages(app, server, browser, load_study, enrol, sh
 
     words = WORDS[lang]
     load_study("reminder-rct")
-    pid = enrol("reminder-rct", locale=lang)
+    # The zone the browser has: a participant without one adopts the browser's at consent, and
+    # that re-plans the homework from the enrolment day, undoing the shift at some hours of the day.
+    pid = enrol("reminder-rct", locale=lang, timezone="Europe/London")
     shift_past(pid, "open_at")
     start = link(app, pid)
     page = phone(browser, words["browser"])

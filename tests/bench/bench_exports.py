@@ -17,7 +17,8 @@ PostgreSQL the same way (the export reads through a server-side cursor, so does 
         --scale 0.25 --events-per-instance 2
     .venv/bin/python tests/bench/bench_exports.py --database-url postgresql://postgres@127.0.0.1:5432/hwtrial_bench_exp
 
-``HWTRIAL_EXPORT_PART_ROWS`` (environment) sets the rows per .sav/.dta part.
+``HWTRIAL_EXPORT_PART_ROWS`` (environment) sets the rows per .sav/.dta part; ``--parts``
+prints each table's peak and each part's own peak.
 """
 
 from __future__ import annotations
@@ -53,10 +54,21 @@ def reset_peak() -> None:
 def child(url: str, key: str, mode: str) -> dict:
     from hwtrial import create_app
     from hwtrial.config import normalise_database_url
-    from hwtrial.exports import bundle, rows
+    from hwtrial.exports import bundle, labelled, rows
     from hwtrial.exports.privacy import Scope
     from hwtrial.models import Study
 
+    # Each .sav/.dta part's own peak (the peak is reset after each): flat parts mean memory is
+    # bounded by the part size, whatever the number of rows.
+    part_peaks: list[float] = []
+    release = labelled._release
+
+    def traced_release() -> None:
+        part_peaks.append(round((peak_rss_kb() - base) / 1024, 1))
+        release()
+        reset_peak()
+
+    labelled._release = traced_release
     app = create_app({"HWTRIAL_ENV": "testing", "HWTRIAL_DATABASE_URL": normalise_database_url(url)})
     with app.app_context(), tempfile.TemporaryDirectory() as tmp:
         session = app.extensions["hwtrial"].db.session
@@ -67,8 +79,10 @@ def child(url: str, key: str, mode: str) -> dict:
         reset_peak()
         base = peak_rss_kb()
         start = time.perf_counter()
-        counts = {}
+        counts, peaks, parts = {}, {}, {}
         for table, columns in plan.tables:
+            reset_peak()
+            del part_peaks[:]
             path = Path(tmp) / f"{table.name}.{mode}"
             if mode in ("plain", "plain-csv-sql"):
                 # plain-csv-sql: the CSV export's own SELECT (PostgreSQL formats its times)
@@ -85,9 +99,12 @@ def child(url: str, key: str, mode: str) -> dict:
                 counts[table.name] = n
             else:
                 counts[table.name] = bundle.write_table(session, plan, table, columns, mode, path)
+            peaks[table.name] = max([round((peak_rss_kb() - base) / 1024, 1), *part_peaks])
+            if len(part_peaks) > 1:
+                parts[table.name] = list(part_peaks)
         elapsed = time.perf_counter() - start
-        return {"mode": mode, "seconds": round(elapsed, 2), "peak_rss_growth_mb": round((peak_rss_kb() - base) / 1024, 1),
-                "rows": counts}
+        return {"mode": mode, "seconds": round(elapsed, 2), "peak_rss_growth_mb": max(peaks.values(), default=0.0),
+                "rows": counts, "table_peaks_mb": peaks, "part_peaks_mb": parts}
 
 
 def run(url: str, key: str, mode: str) -> dict:
@@ -105,6 +122,8 @@ def main() -> None:
     ap.add_argument("--key", default="bench-rct")
     ap.add_argument("--child", default=None)
     ap.add_argument("--formats", default=",".join(FORMATS))
+    ap.add_argument("--parts", action="store_true",
+                    help="also print each table's peak and each .sav/.dta part's own peak (MB over the start)")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.url[0], args.key, args.child)))
@@ -123,6 +142,10 @@ def main() -> None:
             assert got["rows"] == plain["rows"], (got["rows"], plain["rows"])
             print(f"  {fmt:<18}{got['seconds']:>8.1f} s  x{got['seconds'] / plain['seconds']:.2f}  "
                   f"peak RSS +{got['peak_rss_growth_mb']} MB", flush=True)
+            if args.parts:
+                print("    peak by table: " + ", ".join(f"{t} +{mb}" for t, mb in got["table_peaks_mb"].items()))
+                for name, peaks in got["part_peaks_mb"].items():
+                    print(f"    {name}, {len(peaks)} parts: " + " ".join(f"+{mb}" for mb in peaks))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Any
 
 import marshmallow as ma
 
-__all__ = ["ID_MAX", "Id", "Instant", "Text", "bad_strings", "text_problem"]
+__all__ = ["ID_MAX", "Id", "Instant", "Text", "bad_strings", "text_problem", "whole_number"]
 
 #: Largest value of an ``integer`` column (ids are serial ``integer`` on PostgreSQL).
 ID_MAX = 2**31 - 1
@@ -38,6 +38,17 @@ def text_problem(value: str, max_length: int | None = None) -> str | None:
     if max_length is not None and len(value) > max_length:
         return f"must be at most {max_length} characters"
     return None
+
+
+def whole_number(value: str | None, max_digits: int = 9) -> int | None:
+    """``value`` as an int when it is 1 to ``max_digits`` ASCII digits, else None.
+
+    Not ``str.isdigit``: it also accepts ``"²"`` and other digits that ``int()`` refuses
+    with a ValueError (a 500 from a query string or form field).
+    """
+    if value is None or not (0 < len(value) <= max_digits) or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)
 
 
 def bad_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:

@@ -109,7 +109,7 @@ def test_unicode_digits_in_numeric_query_and_form_values_are_4xx_never_500(app, 
     answer = visitor.post("/p/start", data={"token": "x", "reminder": digit,
                                             "csrf_token": csrf(visitor, "/p/start?token=x")})
     assert answer.status_code == 403
-    pid, client = started(load_study, enrol, sign_in, shift_past)
+    pid, client = started(load_study, enrol, sign_in, shift_past, arm="reminders")  # an arm with reminders
     answer = client.post("/p/reminders", data={"csrf_token": csrf(client, "/p/"), "action": "pause",
                                                "task": digit})
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/p/")

@@ -30,6 +30,10 @@ MOVABLE = ("scheduled", "delivered")
 FINAL = ("submitted", "expired")
 #: Who reviewed a homework (a research question in its own right).
 REVIEWER_ROLES = ("client", "therapist")
+#: The therapist's usefulness rating, whatever the client's arm: the client's self-review
+#: scale is an arm feature, so a range taken from it would refuse a value in one arm and take
+#: it in another, telling a blinded therapist the arm (the review page shows 0-10 to all).
+THERAPIST_REVIEW_SCALE = {"min": 0, "max": 10}
 #: Lifecycle order: an instance only ever moves forward.
 ORDER = {"scheduled": 0, "delivered": 1, "opened": 2, "started": 3, "submitted": 4, "expired": 4}
 
@@ -234,9 +238,7 @@ def review(session: Session, principal: Principal, study: Study, instance_id: in
         raise ServiceError(422, "invalid reviewer_role", {"reviewer_role": ["must be client or therapist"]})
     if instance.state != "submitted":
         raise ServiceError(409, "only submitted homework can be reviewed", {"state": [instance.state]})
-    scale = arm_features(study.definition, instance_participant(session, instance)).get("self_review") or {}
-    clean, errors = validate_submission(review_fields(scale.get("usefulness_scale") or {"min": 0, "max": 10}),
-                                        answers)
+    clean, errors = validate_submission(review_fields(THERAPIST_REVIEW_SCALE), answers)
     if errors:
         raise ServiceError(422, "invalid review", errors)
     before = ({"led": instance.therapist_review_led, "by": instance.therapist_reviewed_by,

@@ -201,8 +201,28 @@ def client_of(session: Session, principal: Principal, study: Study, participant_
 
 
 def list_homework(session: Session, principal: Principal, study: Study,
-                  participant_id: int | None = None) -> list[HomeworkInstance]:
-    """Instances the caller may see: a therapist's own clients', or everyone's for coordinators."""
+                  participant_id: int | None = None, *, offset: int = 0,
+                  limit: int | None = None) -> list[HomeworkInstance]:
+    """Instances the caller may see: a therapist's own clients', or everyone's for coordinators.
+
+    ``offset`` and ``limit`` take one page of them (the study-wide list is paged: a study of
+    10,000 participants has hundreds of thousands of instances).
+    """
+    query = _homework_query(session, principal, study, participant_id)
+    return list(session.scalars(query.options(selectinload(HomeworkInstance.tailoring))
+                                .order_by(HomeworkInstance.participant_id, HomeworkInstance.scheduled_at,
+                                          HomeworkInstance.id)
+                                .offset(offset).limit(limit)))
+
+
+def count_homework(session: Session, principal: Principal, study: Study) -> int:
+    """How many instances :func:`list_homework` would list without a page."""
+    query = _homework_query(session, principal, study, None)
+    return session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
+def _homework_query(session: Session, principal: Principal, study: Study,
+                    participant_id: int | None) -> sa.Select:
     query = sa.select(HomeworkInstance).where(HomeworkInstance.study_id == study.id)
     if participant_id is not None:
         client_of(session, principal, study, participant_id)
@@ -210,12 +230,11 @@ def list_homework(session: Session, principal: Principal, study: Study,
     if principal.role == "therapist":
         query = query.join(Participant, Participant.id == HomeworkInstance.participant_id).where(
             Participant.therapist_id == principal.user.id)
-    return list(session.scalars(query.options(selectinload(HomeworkInstance.tailoring))
-                                .order_by(HomeworkInstance.participant_id, HomeworkInstance.scheduled_at)))
+    return query
 
 
 def review_fields(scale: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Field specs of a review: free reflection and a usefulness rating on the arm's scale."""
+    """Field specs of a review: free reflection and a usefulness rating on ``scale``."""
     return [{"key": "reflection", "type": "longtext", "required": False, "max_length": 5000},
             {"key": "usefulness", "type": "scale", "required": True, "min": scale["min"], "max": scale["max"]}]
 

@@ -134,3 +134,22 @@ def test_therapist_review_scale_is_the_same_in_every_arm(app, client, tmp_path, 
                                     json={"reviewer_role": "therapist", "answers": {"usefulness": value}},
                                     headers=bearer(therapist)).status_code for value in (0, 8, 11)])
     assert answers == [[200, 200, 422], [200, 200, 422]]
+
+
+def test_study_homework_list_is_paged(app, client, load_study, make_user, bearer, enrol):
+    # Unpaged, a coordinator's list of a large study was hundreds of thousands of rows in one answer.
+    import json
+
+    load_study("reminder-rct")
+    coordinator = bearer(make_user("coordinator")[1])
+    for _ in range(3):
+        enrol("reminder-rct")
+    everything = client.get(f"{BASE}/homework", query_string={"page_size": 1000}, headers=coordinator)
+    total = json.loads(everything.headers["X-Pagination"])["total"]
+    assert total == len(everything.json) > 4
+    first = client.get(f"{BASE}/homework", query_string={"page_size": 2}, headers=coordinator)
+    second = client.get(f"{BASE}/homework", query_string={"page_size": 2, "page": 2}, headers=coordinator)
+    assert [h["id"] for h in first.json + second.json] == [h["id"] for h in everything.json[:4]]
+    assert len(client.get(f"{BASE}/homework", headers=coordinator).json) == min(total, 100)
+    assert client.get(f"{BASE}/homework", query_string={"page": 10**12}, headers=coordinator).json == []
+    assert client.get(f"{BASE}/homework", query_string={"page_size": 1001}, headers=coordinator).status_code == 422

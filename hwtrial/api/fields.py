@@ -8,6 +8,7 @@ can encode a lone UTF-16 surrogate (``"\\ud800"`` is valid JSON), ``integer`` co
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -52,7 +53,9 @@ def whole_number(value: str | None, max_digits: int = 9) -> int | None:
 
 
 def bad_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """``(path, problem)`` for every unstorable string (keys too) in a JSON-like value.
+    """``(path, problem)`` for every unstorable string (keys too) in a JSON-like value, and
+    every number that is not finite: Python's decoder takes ``NaN``, ``Infinity`` and
+    ``1e400`` (as inf), which are not JSON and would be stored as text no JSON reader accepts.
 
     Iterative, so a deeply nested body cannot exhaust the stack here either.
     """
@@ -73,6 +76,8 @@ def bad_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
                 stack.append((name, child))
         elif isinstance(item, (list, tuple)):
             stack.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            yield where or "_schema", "must be a finite number (NaN and Infinity are not JSON)"
 
 
 class Text(ma.fields.String):

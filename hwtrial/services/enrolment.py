@@ -353,7 +353,12 @@ def reissue_link(session: Session, principal: Principal, study: Study, participa
     For a lost or leaked link: bumping ``link_generation`` makes old links fail as
     ``revoked``, and the participant's open browser sessions end, so whoever used a leaked
     link is signed out too. The new link is valid ``HWTRIAL_PARTICIPANT_LINK_DAYS`` from now.
+    A withdrawn participant gets none (409): withdrawal ends access, so the link would not work.
     """
+    require_enrol_right(principal)
+    if participant.status != "active":
+        raise ServiceError(409, "the participant has withdrawn; no link would work",
+                           {"participant": ["withdrawn"]})
     now = _revoke_links(session, principal, study, participant, "participant.link_reissue", reason)
     days = current_app.config["HWTRIAL_PARTICIPANT_LINK_DAYS"]
     return {"participant_id": participant.id, "link": participant_link(participant, issued_at=now),

@@ -45,8 +45,8 @@ class RequestParser(FlaskParser):
 
     Malformed JSON, a body nested past the decoder's stack (it recurses once per ``[``/``{``,
     so 10,000 of them raise RecursionError before any schema sees the body), one deeper than
-    :data:`MAX_JSON_DEPTH`, and any string the database cannot store (NUL, lone surrogate),
-    wherever it sits in the body, keys included.
+    :data:`MAX_JSON_DEPTH`, any string the database cannot store (NUL, lone surrogate),
+    wherever it sits in the body, keys included, and ``NaN``/``Infinity`` (not JSON).
     """
 
     DEFAULT_VALIDATION_STATUS = 422
@@ -65,7 +65,7 @@ class RequestParser(FlaskParser):
             for path, problem in bad_strings(data):
                 problems.setdefault(path, []).append(problem)
             if problems:
-                raise ServiceError(422, "the request body holds text that cannot be stored", problems)
+                raise ServiceError(422, "the request body holds values that cannot be stored", problems)
         return data
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):

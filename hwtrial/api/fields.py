@@ -8,6 +8,7 @@ can encode a lone UTF-16 surrogate (``"\\ud800"`` is valid JSON), ``integer`` co
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import Any
 
 import marshmallow as ma
 
-__all__ = ["ID_MAX", "Id", "Instant", "Text", "bad_strings", "text_problem"]
+__all__ = ["ID_MAX", "Id", "Instant", "Text", "bad_strings", "text_problem", "whole_number"]
 
 #: Largest value of an ``integer`` column (ids are serial ``integer`` on PostgreSQL).
 ID_MAX = 2**31 - 1
@@ -40,8 +41,21 @@ def text_problem(value: str, max_length: int | None = None) -> str | None:
     return None
 
 
+def whole_number(value: str | None, max_digits: int = 9) -> int | None:
+    """``value`` as an int when it is 1 to ``max_digits`` ASCII digits, else None.
+
+    Not ``str.isdigit``: it also accepts ``"²"`` and other digits that ``int()`` refuses
+    with a ValueError (a 500 from a query string or form field).
+    """
+    if value is None or not (0 < len(value) <= max_digits) or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)
+
+
 def bad_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """``(path, problem)`` for every unstorable string (keys too) in a JSON-like value.
+    """``(path, problem)`` for every unstorable string (keys too) in a JSON-like value, and
+    every number that is not finite: Python's decoder takes ``NaN``, ``Infinity`` and
+    ``1e400`` (as inf), which are not JSON and would be stored as text no JSON reader accepts.
 
     Iterative, so a deeply nested body cannot exhaust the stack here either.
     """
@@ -62,6 +76,8 @@ def bad_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
                 stack.append((name, child))
         elif isinstance(item, (list, tuple)):
             stack.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            yield where or "_schema", "must be a finite number (NaN and Infinity are not JSON)"
 
 
 class Text(ma.fields.String):

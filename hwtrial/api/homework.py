@@ -153,11 +153,18 @@ class ClientHomework(MethodView):
 @blp.route("/<study_key>/homework")
 class HomeworkList(MethodView):
     @blp.response(200, HomeworkOutSchema(many=True))
-    def get(self, study_key):
-        """Homework of the caller's clients (therapists) or of everyone (coordinators)."""
+    @blp.paginate(page_size=100, max_page_size=1000)
+    def get(self, study_key, pagination_parameters):
+        """Homework of the caller's clients (therapists) or of everyone (coordinators), by
+        participant and time, a page at a time (``X-Pagination`` header)."""
         session, principal = get_session(), current_principal()
         study = get_study(session, principal, study_key)
-        return [homework_for(principal, study, row) for row in service.list_homework(session, principal, study)]
+        page = pagination_parameters
+        page.item_count = service.count_homework(session, principal, study)
+        if page.first_item >= page.item_count:
+            return []  # past the end (and no OFFSET beyond the database's integer range)
+        rows = service.list_homework(session, principal, study, offset=page.first_item, limit=page.page_size)
+        return [homework_for(principal, study, row) for row in rows]
 
 
 @blp.route("/<study_key>/homework/<int:instance_id>/review")

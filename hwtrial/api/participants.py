@@ -165,6 +165,7 @@ class ParticipantItem(MethodView):
 class ParticipantLink(MethodView):
     @blp.arguments(LinkReissueInSchema, examples=examples.of("LinkReissueInSchema"))
     @blp.response(201, LinkReissueOutSchema)
+    @blp.alt_response(409, response="CONFLICT", description="the participant has withdrawn (no link works)")
     def post(self, body, study_key, participant_id):
         """A new sign-in link; every earlier link and the participant's open sessions are revoked."""
         session, principal, study, participant = _load(study_key, participant_id)

@@ -33,7 +33,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now: float | None = None,
            tolerance: int = 300) -> bool:
     """Receiver side (also the documented snippet): signature matches and is fresh."""
-    if not timestamp.isdigit() or abs((now or time.time()) - int(timestamp)) > tolerance:
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs((now or time.time()) - int(timestamp)) > tolerance:
         return False
     return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
 

@@ -32,7 +32,7 @@ from ..models import (
 )
 from . import assignment
 from .blinding import homework_for, sees_external_ids
-from .homework import FINAL, review_fields, template_spec
+from .homework import FINAL, THERAPIST_REVIEW_SCALE, review_fields, template_spec
 
 #: Most clients listed at once (a coordinator's "everyone" in a large trial).
 LIST_LIMIT = 500
@@ -218,7 +218,7 @@ def homework_view(session: Session, principal: Principal, instance_id: int,
     reviewer = (session.get(User, instance.therapist_reviewed_by)
                 if instance.therapist_reviewed_by is not None else None)
     return HomeworkView(homework_for(principal, study, instance), participant, study, fields, texts,
-                        review_fields({"min": 0, "max": 10}),
+                        review_fields(THERAPIST_REVIEW_SCALE),
                         (reviewer.display_name or reviewer.email) if reviewer is not None else None)
 
 

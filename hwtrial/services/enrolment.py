@@ -318,8 +318,13 @@ def participants_query(principal: Principal, study: Study, filters: dict) -> sa.
 
 def get_participant_by_external_id(session: Session, principal: Principal, study: Study,
                                    external_id: str) -> Participant:
-    """The participant with the host's id, or 404 (also outside a therapist's own clients)."""
-    participant = find_participant(session, study, external_id)
+    """The participant with the host's id, or 404 (also outside a therapist's own clients).
+
+    Only for callers who may see external ids (:func:`blinding.sees_external_ids`): for
+    anyone else a lookup would tell whether a known person is enrolled and hand over their
+    record, so it answers 404 exactly like an id nobody has.
+    """
+    participant = find_participant(session, study, external_id) if blinding.sees_external_ids(principal) else None
     if participant is None or not _may_see(principal, participant):
         raise ServiceError(404, f"no participant with external_id {external_id!r} in study {study.key!r}")
     return participant
@@ -348,7 +353,12 @@ def reissue_link(session: Session, principal: Principal, study: Study, participa
     For a lost or leaked link: bumping ``link_generation`` makes old links fail as
     ``revoked``, and the participant's open browser sessions end, so whoever used a leaked
     link is signed out too. The new link is valid ``HWTRIAL_PARTICIPANT_LINK_DAYS`` from now.
+    A withdrawn participant gets none (409): withdrawal ends access, so the link would not work.
     """
+    require_enrol_right(principal)
+    if participant.status != "active":
+        raise ServiceError(409, "the participant has withdrawn; no link would work",
+                           {"participant": ["withdrawn"]})
     now = _revoke_links(session, principal, study, participant, "participant.link_reissue", reason)
     days = current_app.config["HWTRIAL_PARTICIPANT_LINK_DAYS"]
     return {"participant_id": participant.id, "link": participant_link(participant, issued_at=now),

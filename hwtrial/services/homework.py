@@ -30,6 +30,10 @@ MOVABLE = ("scheduled", "delivered")
 FINAL = ("submitted", "expired")
 #: Who reviewed a homework (a research question in its own right).
 REVIEWER_ROLES = ("client", "therapist")
+#: The therapist's usefulness rating, whatever the client's arm: the client's self-review
+#: scale is an arm feature, so a range taken from it would refuse a value in one arm and take
+#: it in another, telling a blinded therapist the arm (the review page shows 0-10 to all).
+THERAPIST_REVIEW_SCALE = {"min": 0, "max": 10}
 #: Lifecycle order: an instance only ever moves forward.
 ORDER = {"scheduled": 0, "delivered": 1, "opened": 2, "started": 3, "submitted": 4, "expired": 4}
 
@@ -197,8 +201,28 @@ def client_of(session: Session, principal: Principal, study: Study, participant_
 
 
 def list_homework(session: Session, principal: Principal, study: Study,
-                  participant_id: int | None = None) -> list[HomeworkInstance]:
-    """Instances the caller may see: a therapist's own clients', or everyone's for coordinators."""
+                  participant_id: int | None = None, *, offset: int = 0,
+                  limit: int | None = None) -> list[HomeworkInstance]:
+    """Instances the caller may see: a therapist's own clients', or everyone's for coordinators.
+
+    ``offset`` and ``limit`` take one page of them (the study-wide list is paged: a study of
+    10,000 participants has hundreds of thousands of instances).
+    """
+    query = _homework_query(session, principal, study, participant_id)
+    return list(session.scalars(query.options(selectinload(HomeworkInstance.tailoring))
+                                .order_by(HomeworkInstance.participant_id, HomeworkInstance.scheduled_at,
+                                          HomeworkInstance.id)
+                                .offset(offset).limit(limit)))
+
+
+def count_homework(session: Session, principal: Principal, study: Study) -> int:
+    """How many instances :func:`list_homework` would list without a page."""
+    query = _homework_query(session, principal, study, None)
+    return session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
+def _homework_query(session: Session, principal: Principal, study: Study,
+                    participant_id: int | None) -> sa.Select:
     query = sa.select(HomeworkInstance).where(HomeworkInstance.study_id == study.id)
     if participant_id is not None:
         client_of(session, principal, study, participant_id)
@@ -206,12 +230,11 @@ def list_homework(session: Session, principal: Principal, study: Study,
     if principal.role == "therapist":
         query = query.join(Participant, Participant.id == HomeworkInstance.participant_id).where(
             Participant.therapist_id == principal.user.id)
-    return list(session.scalars(query.options(selectinload(HomeworkInstance.tailoring))
-                                .order_by(HomeworkInstance.participant_id, HomeworkInstance.scheduled_at)))
+    return query
 
 
 def review_fields(scale: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Field specs of a review: free reflection and a usefulness rating on the arm's scale."""
+    """Field specs of a review: free reflection and a usefulness rating on ``scale``."""
     return [{"key": "reflection", "type": "longtext", "required": False, "max_length": 5000},
             {"key": "usefulness", "type": "scale", "required": True, "min": scale["min"], "max": scale["max"]}]
 
@@ -234,9 +257,7 @@ def review(session: Session, principal: Principal, study: Study, instance_id: in
         raise ServiceError(422, "invalid reviewer_role", {"reviewer_role": ["must be client or therapist"]})
     if instance.state != "submitted":
         raise ServiceError(409, "only submitted homework can be reviewed", {"state": [instance.state]})
-    scale = arm_features(study.definition, instance_participant(session, instance)).get("self_review") or {}
-    clean, errors = validate_submission(review_fields(scale.get("usefulness_scale") or {"min": 0, "max": 10}),
-                                        answers)
+    clean, errors = validate_submission(review_fields(THERAPIST_REVIEW_SCALE), answers)
     if errors:
         raise ServiceError(422, "invalid review", errors)
     before = ({"led": instance.therapist_review_led, "by": instance.therapist_reviewed_by,

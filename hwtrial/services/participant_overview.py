@@ -145,8 +145,8 @@ def list_page(session: Session, principal: Principal, study: Study, *, q: str = 
                                 Participant.status, Participant.enrolled_at, Allocation.stratum_key,
                                 Allocation.arm_key)
         .order_by(Participant.id.desc()).offset((page - 1) * page_size).limit(page_size)).all()
-    figures = _figures(session, study, [r.id for r in picked], now)
     arms, ids = blinding.can_see_arms(principal, study), blinding.sees_external_ids(principal)
+    figures = _figures(session, study, [r.id for r in picked], now, blinded=not arms)
     rows = tuple(ParticipantRow(
         id=r.id, external_id=r.external_id if ids else None, email=r.email if ids else None,
         status=r.status, stratum=_stratum_label(r.stratum_key), enrolled_at=r.enrolled_at,
@@ -162,8 +162,15 @@ def _stratum_label(key: str | None) -> str:
     return "" if key in (None, STUDY_WIDE) else key
 
 
-def _figures(session: Session, study: Study, ids: list[int], now: datetime) -> dict[int, dict[str, Any]]:
-    """Adherence so far and last activity of ``ids``: three aggregates, one row per participant."""
+def _figures(session: Session, study: Study, ids: list[int], now: datetime, *,
+             blinded: bool) -> dict[int, dict[str, Any]]:
+    """Adherence so far and last activity of ``ids``: three aggregates, one row per participant.
+
+    For a ``blinded`` caller the last activity leaves out event types only some arms produce
+    (a reminder click, a feature exposure): their times would tell the arm, as in a blinded export.
+    """
+    from ..exports.tables import ARM_EVENT_TYPES
+
     if not ids:
         return {}
     hw = HomeworkInstance
@@ -177,11 +184,12 @@ def _figures(session: Session, study: Study, ids: list[int], now: datetime) -> d
             .where(hw.study_id == study.id, hw.participant_id.in_(ids)).group_by(hw.participant_id)):
         out[pid].update(due=int(due or 0), submitted=int(submitted or 0))
         _later(out[pid], *times)
-    for table, column in ((QuestionnaireResponse, QuestionnaireResponse.submitted_at),
-                          (Event, Event.server_time)):
+    events = Event.type.not_in(ARM_EVENT_TYPES) if blinded else sa.true()
+    for table, column, only in ((QuestionnaireResponse, QuestionnaireResponse.submitted_at, sa.true()),
+                                (Event, Event.server_time, events)):
         for pid, last in session.execute(
                 sa.select(table.participant_id, sa.func.max(column))
-                .where(table.study_id == study.id, table.participant_id.in_(ids))
+                .where(table.study_id == study.id, table.participant_id.in_(ids), only)
                 .group_by(table.participant_id)):
             _later(out[pid], last)
     return out

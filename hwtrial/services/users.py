@@ -31,9 +31,18 @@ class IssuedToken:
     secret: str
 
 
+def require_unscoped(actor: Principal | str) -> None:
+    """403 for a caller limited to studies: accounts belong to no study, so a scoped admin
+    token that could create a user with a password, re-enable one or widen an account's
+    scope could sign in unscoped and reach every study."""
+    if isinstance(actor, Principal) and actor.study_keys is not None:
+        raise ServiceError(403, "a token scoped to studies cannot manage accounts")
+
+
 def create_user(session: Session, actor: Principal | str, *, email: str, role: str,
                 password: str | None = None, display_name: str = "",
                 may_unblind: bool = False) -> User:
+    require_unscoped(actor)
     if role not in STAFF_ROLES:
         raise ServiceError(422, "invalid role", {"role": [f"must be one of {', '.join(STAFF_ROLES)}"]})
     email = checked_email(email)
@@ -67,6 +76,7 @@ def check_password(password: str) -> None:
 
 def set_password(session: Session, actor: Principal | str, user: User, password: str) -> User:
     """Replace the web sign-in password (the hash only is stored; audited without it)."""
+    require_unscoped(actor)
     check_password(password)
     user.password_hash = generate_password_hash(password, "scrypt")
     audit.record(session, actor=_actor(actor), action="user.password", target=f"user:{user.id}")
@@ -88,6 +98,7 @@ def reset_password(session: Session, actor: Principal | str, user: User,
 
 def set_active(session: Session, actor: Principal | str, user: User, active: bool,
                reason: str) -> User:
+    require_unscoped(actor)
     before = user.active
     user.active = active
     audit.record(session, actor=_actor(actor), action="user.activate" if active else "user.disable",
@@ -109,6 +120,7 @@ def set_study_scopes(session: Session, actor: Principal | str, user: User,
     ``study_keys``): other studies answer 404 like unknown ones, the study list shows only
     these, and the user's tokens are limited to both their own and this scope.
     """
+    require_unscoped(actor)
     keys = sorted(set(study_keys)) if study_keys else None
     if keys is not None:
         if user.role not in SCOPABLE_ROLES:
@@ -171,6 +183,10 @@ def issue_token(session: Session, actor: Principal | str, user: User, *, role: s
 
 
 def revoke_token(session: Session, actor: Principal | str, token: ApiToken) -> ApiToken:
+    scope = actor.study_keys if isinstance(actor, Principal) else None
+    if scope is not None and not (token.study_keys and set(token.study_keys) <= scope):
+        # Within its own scope only, as for issuing: not a way to cut off other studies' hosts.
+        raise ServiceError(403, "a token scoped to studies can only revoke tokens within its scope")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(session, actor=_actor(actor), action="token.revoke", target=f"token:{token.id}")

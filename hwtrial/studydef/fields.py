@@ -34,9 +34,32 @@ def Key(pattern: str = KEY_RE, **kwargs) -> fields.String:  # noqa: N802 - reads
     return fields.String(validate=validate.Regexp(pattern, error=message), **kwargs)
 
 
+#: Largest magnitude of any number in a study file: YAML integers have no size, and one
+#: past a C ``int`` or ``datetime`` reaches enrolment as an OverflowError (a 500).
+MAX_MAGNITUDE = 10**9
+#: Longest span in days a schedule, a timepoint or its window may reach (ten years), so every
+#: planned time stays a valid ``datetime`` and an enrolment plans a bounded number of rows.
+MAX_DAYS = 3660
+MAX_HOURS = 24 * MAX_DAYS
+_BOUNDED = validate.Range(min=-MAX_MAGNITUDE, max=MAX_MAGNITUDE)
+
+
+def _with_bound(kwargs: dict) -> dict:
+    given = kwargs.pop("validate", None)
+    given = [] if given is None else list(given) if isinstance(given, list | tuple) else [given]
+    if any(isinstance(v, validate.Range) and v.max is not None and v.min is not None for v in given):
+        return {**kwargs, "validate": given}  # bounded already: one message, not two
+    return {**kwargs, "validate": [_BOUNDED, *given]}
+
+
 def Int(**kwargs) -> fields.Integer:  # noqa: N802
-    """An integer that refuses ``"3"`` and ``3.5`` (YAML gives real ints)."""
-    return fields.Integer(strict=True, **kwargs)
+    """An integer that refuses ``"3"`` and ``3.5`` (YAML gives real ints), within ±:data:`MAX_MAGNITUDE`."""
+    return fields.Integer(strict=True, **_with_bound(kwargs))
+
+
+def Days(**kwargs) -> fields.Integer:  # noqa: N802
+    """A number of days from 0 to :data:`MAX_DAYS`."""
+    return Int(validate=validate.Range(min=0, max=MAX_DAYS), **kwargs)
 
 
 def Bool(**kwargs) -> fields.Boolean:  # noqa: N802
@@ -45,10 +68,14 @@ def Bool(**kwargs) -> fields.Boolean:  # noqa: N802
 
 
 class Number(fields.Float):
-    """A finite number; strings such as ``"0.5"`` are refused (quote nothing numeric).
+    """A finite number within ±:data:`MAX_MAGNITUDE`; strings such as ``"0.5"`` are refused
+    (quote nothing numeric).
 
     Integers stay integers, so a scale written ``min: 0, max: 100`` is stored that way.
     """
+
+    def __init__(self, **kwargs):
+        super().__init__(**_with_bound(kwargs))
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int | float):

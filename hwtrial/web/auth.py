@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
+from ..api.fields import whole_number
 from ..auth.links import LinkError
 from ..auth.load import SESSION_COOKIE, current_principal
 from ..errors import ServiceError
@@ -95,7 +96,7 @@ def participant_start():
     """
     token = request.values.get("token", "")
     reminder = request.values.get("reminder", "")
-    reminder = int(reminder) if reminder.isdigit() and len(reminder) < 10 else None
+    reminder = whole_number(reminder)
     if request.method in ("GET", "HEAD"):
         response = current_app.make_response(render_template("hwtrial/participant_start.html", token=token,
                                                               reminder=reminder))

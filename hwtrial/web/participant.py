@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 
+from ..api.fields import whole_number
 from ..auth.load import SESSION_COOKIE, current_principal, page_row
 from ..errors import ServiceError
 from ..extensions import get_session
@@ -222,9 +223,9 @@ def reminders():
     ctx, session, now = _ctx(), get_session(), utcnow()
     check_csrf()
     set_reminder_choice(session, ctx.participant, ctx.definition, ctx.arm_key, request.form.get("action", ""), now)
-    task = request.form.get("task", "")
-    if task.isdigit() and len(task) < 10:
-        return redirect(url_for(".task", instance_id=int(task)))
+    task = whole_number(request.form.get("task"))
+    if task is not None:
+        return redirect(url_for(".task", instance_id=task))
     return redirect(url_for(".home"))
 
 

@@ -112,6 +112,18 @@ def test_a_new_link_revokes_the_old_links_and_sessions(app, client, people, sess
         session, secret_key, token_of(replay.json["link"]), life, life)[0].id == enrolled["id"]
 
 
+def test_a_withdrawn_participant_gets_no_new_link(client, people):
+    # Withdrawal ends access; a reissued link would be one that cannot work (or, were the
+    # status check ever lost at sign-in, one that would): 409, nothing issued.
+    enrolled, callers = people
+    base = f"{BASE}/participants/{enrolled['id']}"
+    assert client.post(f"{base}/withdraw", json={"reason": "asked"}, headers=callers["coordinator"]).status_code == 200
+    answer = client.post(f"{base}/link", json={"reason": "lost"}, headers=callers["coordinator"])
+    assert answer.status_code == 409 and answer.json["errors"] == {"participant": ["withdrawn"]}
+    assert "link" not in answer.json
+    assert client.post(f"{base}/link", json={}, headers=callers["statistician"]).status_code == 403
+
+
 def _client_self_review(session, participant_id):
     row = session.scalars(sa.select(HomeworkInstance).where(HomeworkInstance.participant_id == participant_id)
                           .order_by(HomeworkInstance.scheduled_at)).first()

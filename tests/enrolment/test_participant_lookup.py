@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.enrolment.helpers import rct
+from tests.enrolment.helpers import enrol, rct
 
 URL = "/api/v1/studies/reminder-rct/participants"
 
@@ -33,6 +33,22 @@ def test_lookup_by_external_id_gives_hwtrials_id(client, enrolled, staff):
 def test_lookup_respects_a_therapists_own_clients(client, enrolled, make_user, bearer):
     therapist = bearer(make_user("therapist")[1])
     assert client.get(f"{URL}/by-external-id/host-1", headers=therapist).status_code == 404
+
+
+def test_lookup_by_external_id_is_for_those_who_see_external_ids(client, load_study, staff, make_user, bearer):
+    # Blinded staff never see external ids, so they must not test one either: the answer
+    # would say whether a known person is enrolled and give their record (issue 9).
+    load_study("reminder-rct")
+    user, token = make_user("therapist")
+    own = enrol(client, staff["coordinator"], "reminder-rct", "host-own", {"site": "north", "severity": "mild"},
+                therapist_id=user).get_json()
+    assert client.get(f"{URL}/{own['id']}", headers=bearer(token)).status_code == 200  # their client
+    for headers in (bearer(token), staff["statistician"]):
+        known = client.get(f"{URL}/by-external-id/host-own", headers=headers)
+        unknown = client.get(f"{URL}/by-external-id/host-nobody", headers=headers)
+        assert known.status_code == unknown.status_code == 404
+        assert known.get_json()["message"].replace("host-own", "X") == \
+            unknown.get_json()["message"].replace("host-nobody", "X")
 
 
 def test_list_is_paginated_with_the_x_pagination_header(client, enrolled, staff):

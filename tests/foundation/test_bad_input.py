@@ -87,6 +87,21 @@ def test_unstorable_text_anywhere_in_a_body_is_422(client, load_study, coordinat
     assert errors["events[0].payload"] == ["key: must not contain unpaired surrogate characters"]
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_non_finite_numbers_anywhere_in_a_body_are_422_and_store_nothing(app, client, load_study, coordinator,
+                                                                          number):
+    # Python's decoder takes them; they are not JSON, and stored as "NaN" text no export reader parses.
+    from hwtrial.models import Event
+
+    load_study("reminder-rct")
+    batch = ('{"events": [{"id": "e1", "participant": 1, "type": "field_changed",'
+             ' "client_time": "2026-03-01T09:00:00Z", "payload": {"x": [1, NUMBER]}}]}').replace("NUMBER", number)
+    errors = errors_of(post_raw(client, "/api/v1/studies/reminder-rct/events", batch, coordinator))
+    assert errors == {"events[0].payload.x[1]": ["must be a finite number (NaN and Infinity are not JSON)"]}
+    with app.app_context():
+        assert app.extensions["hwtrial"].db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
+
+
 def test_nul_in_a_query_string_is_422(client, load_study, coordinator):
     load_study("reminder-rct")
     errors = errors_of(client.get("/api/v1/studies/reminder-rct/results?sections=a%00b", headers=coordinator))

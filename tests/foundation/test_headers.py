@@ -63,6 +63,18 @@ def test_templates_have_no_inline_script_or_style():
         assert not re.search(r"\son[a-z]+=", text), f"{path.name}: inline event handler"
 
 
+def test_nothing_rendered_turns_escaping_off():
+    """Output escaping held (0 of 10 pages rendered stored text unescaped): keep it that way.
+    Only the report's own stylesheet is marked safe; no template or view marks text safe."""
+    code = Path(__file__).resolve().parents[2] / "hwtrial"
+    found = []
+    for path in [*TEMPLATES.rglob("*.html"), *code.rglob("*.py")]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"\|\s*safe\b|\bMarkup\(|autoescape\s+false|autoescape=False", line):
+                found.append(f"{path.relative_to(code).as_posix()}:{number}: {line.strip()}")
+    assert found == ["templates/hwtrial/report/report.html:9: <style>{{ report_css|safe }}</style>"]
+
+
 def test_secure_cookie_follows_the_public_url(database_url, tmp_path):
     """Behind a TLS proxy on another host the request looks like http: the setting decides."""
     from tests.conftest import make_app

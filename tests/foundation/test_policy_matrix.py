@@ -151,3 +151,47 @@ def test_route_matrix(app, client, world):
                 if not denied and answer.status_code in (401, 403) and not gated:
                     failures.append(f"{method} {url} as {principal}: {answer.status_code}, expected access")
     assert failures == [], "\n".join(failures)
+
+
+#: Views that redirect before reading the form when their object is not in the right state
+#: (self-review of a submitted task in an arm with self-review; reminder-rct has none).
+PRECONDITION_FIRST = {"hwtrial_participant.review"}
+
+
+def test_every_form_post_needs_the_csrf_token(app, client, world):
+    # Each page view calls check_csrf itself, so a new form route that forgot it would act on
+    # a cross-site POST with the visitor's cookie: every non-API POST, by every principal the
+    # policy lets in, is refused (400) without the form's token (issue 9, "CSRF on every form").
+    import re
+
+    from hwtrial.services.recruitment import entry_token
+    from hwtrial.services.studies import get_study
+
+    rules = sorted((r for r in app.url_map.iter_rules()
+                    if "POST" in r.methods and not r.rule.startswith("/api/")), key=lambda r: r.endpoint)
+    with app.test_request_context():
+        urls = [build_url(r, {**world["values"], "timepoint": "baseline", "instrument": "phq9"}) for r in rules]
+        token = entry_token(get_study(app.extensions["hwtrial"].db.session, None, world["values"]["study_key"]))
+    urls = [f"{u}?PROLIFIC_PID=p&SESSION_ID=s&site=north&severity=mild&entry={token}" if u.startswith("/r/") else u
+            for u in urls]
+    # Participant A consents (with the token), so the pages reach their CSRF check, not the consent page.
+    client.set_cookie("hwtrial_session", world["cookies"]["participant_a"])
+    form = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/p/consent").get_data(as_text=True))
+    assert client.post("/p/consent", data={"csrf_token": form.group(1), "agree": "yes"}).status_code == 302
+    failures = []
+    for rule, url in zip(rules, urls, strict=True):
+        if rule.endpoint in PRECONDITION_FIRST:
+            continue
+        # Participant B has not consented: the consent form is theirs to post; A's for the rest.
+        skip = ("participant_a" if rule.endpoint == "hwtrial_participant.consent" else "participant_b", "therapist_b")
+        allowed = [p for p in world["cookies"] if ROLE_OF[p] in allowed_roles(rule.endpoint, "POST")
+                   and p not in skip]
+        for principal in allowed:
+            client.delete_cookie("hwtrial_session")
+            if world["cookies"][principal]:
+                client.set_cookie("hwtrial_session", world["cookies"][principal])
+            answer = client.post(url, data={"reason": "x", "action": "stop", "locale": "es", "agree": "yes",
+                                            "token": "x", "email": "a@b.example", "password": "x"})
+            if answer.status_code != 400:
+                failures.append(f"POST {url} as {principal} without csrf_token: {answer.status_code}")
+    assert failures == [], "\n".join(failures)

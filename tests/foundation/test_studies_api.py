@@ -167,3 +167,23 @@ def test_scoped_admin_token_cannot_widen_its_scope(client, make_user, bearer, lo
     assert client.post(url, json={}, headers=headers).status_code == 403  # unscoped
     assert client.post(url, json={"study_keys": ["reminder-rct"]}, headers=headers).status_code == 403
     assert client.post(url, json={"study_keys": ["factorial-screening"]}, headers=headers).status_code == 201
+
+
+def test_scoped_admin_token_cannot_manage_accounts(client, make_user, bearer, load_study, app):
+    # Accounts belong to no study: a scoped admin token that created an admin with a password,
+    # re-enabled an account or widened a scope could sign in unscoped at /login (issue 9 sibling).
+    load_study("factorial-screening")
+    headers = bearer(_scoped(app, make_user, "admin", ["factorial-screening"]))
+    target, _ = make_user("coordinator")
+    body = {"email": "new-admin@test.example", "role": "admin", "password": "long enough password"}
+    assert client.post("/api/v1/users", json=body, headers=headers).status_code == 403
+    assert client.put(f"/api/v1/users/{target}/scopes", json={"study_keys": None}, headers=headers).status_code == 403
+    assert client.patch(f"/api/v1/users/{target}", json={"active": False, "reason": "x"},
+                        headers=headers).status_code == 403
+    wide = bearer(make_user("admin")[1])
+    everything = client.post(f"/api/v1/users/{target}/tokens", json={}, headers=wide).get_json()
+    assert client.delete(f"/api/v1/users/{target}/tokens/{everything['id']}", headers=headers).status_code == 403
+    own = client.post(f"/api/v1/users/{target}/tokens", json={"study_keys": ["factorial-screening"]},
+                      headers=headers).get_json()
+    assert client.delete(f"/api/v1/users/{target}/tokens/{own['id']}", headers=headers).status_code == 200
+    assert client.post("/api/v1/users", json=body, headers=wide).status_code == 201  # unscoped: as before

@@ -81,6 +81,18 @@ def test_link_exchange_is_limited_per_address(client):
     assert exchange("10.0.2.2").status_code == 403
 
 
+def test_recruitment_entry_is_limited_per_address_before_the_study_is_looked_up(app, client, load_study):
+    # Counted before the study and its entry token are checked, so guessing tokens (404) uses
+    # up the same allowance as entering; a valid link is throttled too.
+    from tests.enrolment.test_recruitment_cli import STRATA, entry
+
+    load_study("reminder-rct")
+    guess = "/r/reminder-rct?PROLIFIC_PID=p&SESSION_ID=s&entry=guess"
+    assert [client.get(guess, environ_base={"REMOTE_ADDR": "10.0.3.1"}).status_code for _ in range(2)] == [404, 404]
+    assert_throttled(client.get(entry(app) + STRATA, environ_base={"REMOTE_ADDR": "10.0.3.1"}))
+    assert client.get(entry(app) + STRATA, environ_base={"REMOTE_ADDR": "10.0.3.2"}).status_code == 200
+
+
 @pytest.mark.skipif(not REDIS_URL, reason="HWTRIAL_TEST_REDIS_URL not set")
 def test_counters_live_in_redis(app_config, database_url, make_user):
     """Two app instances (two workers) share the counters through Redis."""

@@ -84,3 +84,43 @@ def test_event_reference_ids_above_int32_are_422(client, host, enrol, ref):
     answer = client.post(URL, json={"events": [{**event, ref: 2**31}]}, headers=host)
     assert answer.status_code == 422
     assert answer.json["errors"] == {f"events[0].{ref}": ["must be an integer id"]}
+
+
+#: Digits that ``str.isdigit`` accepts and ``int()`` refuses (superscripts, circled digits).
+UNICODE_DIGITS = ["²", "①", "1²"]
+
+
+def test_whole_number_takes_ascii_digits_only():
+    from hwtrial.api.fields import whole_number
+
+    assert [whole_number(v) for v in ["7", "007", "", None, "-1", " 1", "1e3", *UNICODE_DIGITS]] == [
+        7, 7, None, None, None, None, None, None, None, None]
+    assert whole_number("1" * 10) is None and whole_number("1" * 10, 10) == 1_111_111_111
+    from hwtrial.reminders.webhooks import verify  # the receiver's snippet: False, not ValueError
+
+    assert not any(verify("secret", digit, b"{}", "v1=0") for digit in UNICODE_DIGITS)
+
+
+@pytest.mark.parametrize("digit", UNICODE_DIGITS)
+def test_unicode_digits_in_numeric_query_and_form_values_are_4xx_never_500(app, load_study, enrol, sign_in,
+                                                                           shift_past, make_user, digit):
+    # The link exchange's reminder id is public: anyone may post it with a CSRF token from GET.
+    visitor = app.test_client()
+    answer = visitor.post("/p/start", data={"token": "x", "reminder": digit,
+                                            "csrf_token": csrf(visitor, "/p/start?token=x")})
+    assert answer.status_code == 403
+    pid, client = started(load_study, enrol, sign_in, shift_past, arm="reminders")  # an arm with reminders
+    answer = client.post("/p/reminders", data={"csrf_token": csrf(client, "/p/"), "action": "pause",
+                                               "task": digit})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/p/")
+    make_user("admin", email="admin@example.org", password="correct horse battery")
+    staff = app.test_client()
+    staff.post("/login", data={"csrf_token": csrf(staff, "/login"), "email": "admin@example.org",
+                               "password": "correct horse battery"})
+    assert staff.get(f"/staff/audit?page={digit}").status_code == 200  # the first page
+    assert staff.get(f"/staff/studies/reminder-rct/versions?to={digit}").status_code == 400
+    assert staff.get(f"/staff/studies/reminder-rct/participants?page={digit}").status_code == 422
+    form = csrf(staff, "/staff/studies/reminder-rct/participants/new")
+    answer = staff.post("/staff/studies/reminder-rct/participants/new", data={
+        "csrf_token": form, "external_id": "q-1", "site": "north", "severity": "mild", "therapist_id": digit})
+    assert answer.status_code == 422

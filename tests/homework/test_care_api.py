@@ -100,3 +100,56 @@ def test_band_cut_offs_come_from_the_study(app, load_test_study, enrol):
         # 8 points: "mild" under the builtin bands, "low" under this study's own cut-offs
         assert (response.total, response.band, response.in_window) == (8, "low", True)
         assert session.scalar(sa.select(sa.func.count()).select_from(SafetyAlert)) == 0
+
+
+def test_therapist_review_scale_is_the_same_in_every_arm(app, client, tmp_path, make_user, bearer, enrol,
+                                                         sign_in):
+    # The client's self-review scale is an arm feature; the therapist's rating must not follow
+    # it, or a value refused in one arm and taken in the other tells a blinded therapist the arm.
+    from hwtrial.services.loading import load_study_from_file
+
+    from .conftest import HERE
+
+    text = (HERE / "studies" / "framing-trial.yaml").read_text()
+    marker = '          es: "¿Qué aprendió con este registro?"\n'
+    path = tmp_path / "framing-trial.yaml"
+    path.write_text(text.replace(marker, marker + "        usefulness_scale: {min: 1, max: 5}\n"))
+    with app.app_context():
+        load_study_from_file(db(app), "test", str(path), activate=True)
+        db(app).commit()
+    therapist_id, therapist = make_user("therapist")
+    due = (utcnow() + timedelta(days=2)).isoformat()
+    answers = []
+    for arm in ("plain", "community"):
+        pid = enrol("framing-trial", arm=arm, therapist_id=therapist_id)
+        iid = client.post(f"/api/v1/studies/framing-trial/participants/{pid}/homework",
+                          json={"template": "thought_record", "due_at": due}, headers=bearer(therapist)).json["id"]
+        browser = sign_in(pid)
+        browser.post("/p/consent", data={"csrf_token": csrf(browser, "/p/consent"), "agree": "yes"})
+        form = {"situation": "a", "automatic_thought": "b", "emotion": "c", "intensity": "5",
+                "balanced_thought": "d", "rerated_intensity": "3", "action": "submit"}
+        assert browser.post(f"/p/tasks/{iid}", data={"csrf_token": csrf(browser, f"/p/tasks/{iid}"), **form}
+                            ).status_code == 302
+        answers.append([client.post(f"/api/v1/studies/framing-trial/homework/{iid}/review",
+                                    json={"reviewer_role": "therapist", "answers": {"usefulness": value}},
+                                    headers=bearer(therapist)).status_code for value in (0, 8, 11)])
+    assert answers == [[200, 200, 422], [200, 200, 422]]
+
+
+def test_study_homework_list_is_paged(app, client, load_study, make_user, bearer, enrol):
+    # Unpaged, a coordinator's list of a large study was hundreds of thousands of rows in one answer.
+    import json
+
+    load_study("reminder-rct")
+    coordinator = bearer(make_user("coordinator")[1])
+    for _ in range(3):
+        enrol("reminder-rct")
+    everything = client.get(f"{BASE}/homework", query_string={"page_size": 1000}, headers=coordinator)
+    total = json.loads(everything.headers["X-Pagination"])["total"]
+    assert total == len(everything.json) > 4
+    first = client.get(f"{BASE}/homework", query_string={"page_size": 2}, headers=coordinator)
+    second = client.get(f"{BASE}/homework", query_string={"page_size": 2, "page": 2}, headers=coordinator)
+    assert [h["id"] for h in first.json + second.json] == [h["id"] for h in everything.json[:4]]
+    assert len(client.get(f"{BASE}/homework", headers=coordinator).json) == min(total, 100)
+    assert client.get(f"{BASE}/homework", query_string={"page": 10**12}, headers=coordinator).json == []
+    assert client.get(f"{BASE}/homework", query_string={"page_size": 1001}, headers=coordinator).status_code == 422

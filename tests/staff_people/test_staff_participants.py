@@ -265,6 +265,26 @@ def test_blinded_statistician_sees_no_arm_no_reminders_no_identifiers(app, study
     assert ">Arm<" in listing and ">reminders<" in listing and "secret-host-id" not in listing
 
 
+def test_blinded_last_activity_leaves_out_events_only_some_arms_produce(app, coordinator, study, enrol,
+                                                                        make_user):
+    # A reminder click exists only in the reminders arm: its time as the last activity would
+    # tell a blinded statistician the arm ("—" in one arm, a time in the other).
+    from hwtrial.models import Event
+
+    pid = enrol(study, arm="reminders")
+    clicked = utcnow() - timedelta(hours=5)
+    with app.app_context():
+        session = db(app)
+        session.add(Event(study_id=session.get(Participant, pid).study_id, participant_id=pid,
+                          client_event_id="click-1", body_sha256="0" * 64, type="reminder_clicked",
+                          client_time=clicked, server_time=clicked, payload=None))
+        session.commit()
+    when = clicked.strftime("%Y-%m-%d %H:%M")
+    assert when in coordinator.get(f"/staff/studies/{study}/participants").get_data(as_text=True)
+    statistician = staff_client(app, make_user, "statistician")
+    assert when not in statistician.get(f"/staff/studies/{study}/participants").get_data(as_text=True)
+
+
 def test_therapist_sees_own_clients_only(app, study, enrol, make_user):
     therapist_id, _ = make_user("therapist")
     mine = enrol(study, therapist_id=therapist_id, arm="reminders")

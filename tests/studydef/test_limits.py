@@ -195,3 +195,33 @@ def test_limits_hold_without_libyaml(monkeypatch, make):
     monkeypatch.setattr(yamlsource, "_FastStudyLoader", None)
     assert only_message(make()).path == "<yaml>"
     assert load_study_text(EXAMPLES[0].read_text()).key
+
+
+REMINDER_RCT = next(p for p in EXAMPLES if p.name == "reminder-rct.yaml")
+
+
+@pytest.mark.parametrize(("old", "new", "path"), [
+    # Each loaded before, and then every enrolment answered 500 (OverflowError) or planned
+    # a row per repeat: numbers in a study file are bounded like the text is.
+    ("start_day: 1", "start_day: 100000000000", "homework.schedule[0].start_day"),
+    ("every_days: 3", "every_days: 100000000000", "homework.schedule[0].repeat.every_days"),
+    ("count: 12", "count: 100000000", "homework.schedule[0].repeat.count"),
+    ("every_days: 3", "every_days: 3660", "homework.schedule[0].repeat"),
+    ("due_after_hours: 48", "due_after_hours: 1e300", "homework.schedule[0].due_after_hours"),
+    ("day: 56,", "day: 100000000000,", "questionnaires.timepoints[2].day"),
+    ("window_after_days: 7", "window_after_days: 100000000000", "questionnaires.timepoints[2].window_after_days"),
+    ("relative_to_due_hours: [-24]", "relative_to_due_hours: [-1e12]",
+     "arms[1].features.reminders.relative_to_due_hours[0]"),
+    ("key: control\n", "key: control\n    ratio: 1000000000000000000000000000000\n", "arms[0].ratio"),
+    ("block_sizes: [2, 4]", "block_sizes: [2, 4000000]", "allocation.block_sizes[1]"),
+])
+def test_numbers_too_large_to_plan_are_one_problem_each(old, new, path):
+    text = REMINDER_RCT.read_text()
+    assert old in text
+    found = only_message(text.replace(old, new, 1))
+    assert found.path == path
+
+
+def test_a_daily_task_for_a_thousand_days_still_loads():
+    text = REMINDER_RCT.read_text().replace("every_days: 3", "every_days: 1").replace("count: 12", "count: 1000")
+    assert load_study_text(text, "x.yaml").key == "reminder-rct"

@@ -9,6 +9,8 @@ from .features import FeaturesSchema
 
 #: Arm keys; factorial cells are ``factor=level|factor=level``.
 ARM_KEY_RE = r"^[a-z][a-z0-9_]*(?:=[a-z0-9][a-z0-9_]*(?:\|[a-z][a-z0-9_]*=[a-z0-9][a-z0-9_]*)*)?$"
+#: Largest allocation ratio of one arm (ratios are small whole numbers such as 2:1).
+MAX_RATIO = 100
 METHODS = ("simple", "permuted_blocks", "minimisation", "factorial", "cluster")
 
 
@@ -16,7 +18,7 @@ class ArmSchema(Schema):
     key = Key(ARM_KEY_RE, required=True)
     code = fields.String(allow_none=True, validate=validate.Length(min=1, max=16))
     label = fields.String(allow_none=True)
-    ratio = Int(load_default=1, validate=validate.Range(min=1))
+    ratio = Int(load_default=1, validate=validate.Range(min=1, max=MAX_RATIO))
     features = fields.Nested(FeaturesSchema, load_default=dict)
 
 
@@ -43,8 +45,12 @@ class ClustersSchema(Schema):
     covariates = fields.List(fields.Nested(StratumSchema), load_default=list)
 
 
+#: Largest permuted block (a block is drawn as a whole for every stratum).
+MAX_BLOCK_SIZE = 1000
+
+
 def BlockSizes(**kwargs) -> fields.List:  # noqa: N802
-    return fields.List(Int(validate=validate.Range(min=1)), allow_none=True,
+    return fields.List(Int(validate=validate.Range(min=1, max=MAX_BLOCK_SIZE)), allow_none=True,
                        validate=validate.Length(min=1), **kwargs)
 
 

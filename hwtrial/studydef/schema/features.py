@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ..fields import Bool, Int, Key, KeyedDict, LocaleText, Number, OneOf, TimeOfDay
+from ..fields import (
+    MAX_HOURS,
+    Bool,
+    Days,
+    Int,
+    Key,
+    KeyedDict,
+    LocaleText,
+    Number,
+    OneOf,
+    TimeOfDay,
+)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 POLICIES = ("none", "fixed", "micro_randomised")
@@ -25,7 +36,7 @@ class DecisionPointsSchema(Schema):
 
 
 class ProbabilityStepSchema(Schema):
-    from_day = Int(required=True, validate=validate.Range(min=0))
+    from_day = Days(required=True)
     probability = Number(required=True, validate=validate.Range(min=0, max=1))
 
 
@@ -56,7 +67,7 @@ class RemindersSchema(Schema):
     days = fields.List(OneOf(*DAYS))
     quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
     channels = fields.List(OneOf(*CHANNELS))
-    relative_to_due_hours = fields.List(Number())
+    relative_to_due_hours = fields.List(Number(validate=validate.Range(min=-MAX_HOURS, max=MAX_HOURS)))
     decision_points = fields.Nested(DecisionPointsSchema, allow_none=True)
     probability = Probability(allow_none=True)
     availability = fields.Nested(AvailabilitySchema, allow_none=True)

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..fields import LEVEL_RE, LOCALE_RE, Bool, Int, Key, KeyedDict, Number, OneOf, TimeOfDay
+from ..fields import (
+    LEVEL_RE,
+    LOCALE_RE,
+    MAX_DAYS,
+    MAX_HOURS,
+    Bool,
+    Days,
+    Int,
+    Key,
+    KeyedDict,
+    Number,
+    OneOf,
+    TimeOfDay,
+)
 
 FIELD_TYPES = (
     "text", "longtext", "integer", "number", "scale",
@@ -69,19 +82,33 @@ class TemplateSchema(Schema):
     texts = Texts()
 
 
+#: Most instances one schedule entry plans per participant (each enrolment inserts them all).
+MAX_REPEAT_COUNT = 1000
+_HOURS = validate.Range(min=0, max=MAX_HOURS)
+
+
 class RepeatSchema(Schema):
-    every_days = Int(required=True, validate=validate.Range(min=1))
-    count = Int(required=True, validate=validate.Range(min=1))
+    every_days = Int(required=True, validate=validate.Range(min=1, max=MAX_DAYS))
+    count = Int(required=True, validate=validate.Range(min=1, max=MAX_REPEAT_COUNT))
 
 
 class ScheduleSchema(Schema):
     template = Key(required=True)
-    start_day = Int(required=True, validate=validate.Range(min=0))
+    start_day = Days(required=True)
     time = TimeOfDay(required=True)
     repeat = fields.Nested(RepeatSchema, allow_none=True)
-    open_before_hours = Number(load_default=0.0, validate=validate.Range(min=0))
-    due_after_hours = Number(required=True, validate=validate.Range(min=0, min_inclusive=False))
-    expire_after_hours = Number(allow_none=True)
+    open_before_hours = Number(load_default=0.0, validate=_HOURS)
+    due_after_hours = Number(required=True, validate=validate.Range(min=0, max=MAX_HOURS, min_inclusive=False))
+    expire_after_hours = Number(allow_none=True, validate=_HOURS)
+
+    @validates_schema
+    def _last_day_within_bounds(self, data, **kwargs):
+        repeat = data.get("repeat") or {}
+        if "start_day" not in data or not {"every_days", "count"} <= set(repeat):
+            return
+        last = data["start_day"] + repeat["every_days"] * (repeat["count"] - 1)
+        if last > MAX_DAYS:
+            raise ValidationError({"repeat": [f"the last repeat falls on day {last}; at most day {MAX_DAYS}"]})
 
 
 class HomeworkSchema(Schema):

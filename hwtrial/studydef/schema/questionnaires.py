@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..fields import LOCALE_RE, Bool, Int, Key, KeyedDict, LocaleText, OneOf
+from ..fields import LOCALE_RE, Bool, Days, Int, Key, KeyedDict, LocaleText, OneOf
 
 BUILTIN_INSTRUMENTS = ("phq9", "gad7")
 
@@ -54,9 +54,9 @@ class InstrumentSchema(Schema):
 
 class TimepointSchema(Schema):
     key = Key(required=True)
-    day = Int(required=True, validate=validate.Range(min=0))
-    window_before_days = Int(load_default=0, validate=validate.Range(min=0))
-    window_after_days = Int(load_default=0, validate=validate.Range(min=0))
+    day = Days(required=True)
+    window_before_days = Days(load_default=0)
+    window_after_days = Days(load_default=0)
     instruments = fields.List(Key(), required=True, validate=validate.Length(min=1))
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import render_template, request
 
-from ...api.fields import text_problem
+from ...api.fields import text_problem, whole_number
 from ...auth.policy import COORDINATION, register
 from ...extensions import get_session
 from ...services import audit, audit_log
@@ -42,8 +42,7 @@ def _filters() -> tuple[audit_log.AuditFilter, int, dict[str, str]]:
             errors[name] = "use a date like 2026-01-31"
             days[name] = None
     until = days["until"] + timedelta(days=1) if days["until"] else None  # the whole day
-    page = args.get("page", "1")
-    page = int(page) if page.isdigit() and len(page) < 7 else 1
+    page = whole_number(args.get("page"), 6) or 1
     return (audit_log.AuditFilter(study_key=text["study"], actor=text["actor"], action=text["action"],
                                   since=days["since"], until=until), page, errors)
 

@@ -16,6 +16,7 @@ from flask import url_for
 from werkzeug.datastructures import MultiDict
 
 from ...api.errors import flatten_errors
+from ...api.fields import whole_number
 from ...api.participants import EnrolConsentInSchema, EnrolInSchema
 from ...errors import ServiceError
 from ...models import Study
@@ -75,7 +76,8 @@ def enrol_data(form: MultiDict, options: EnrolOptions) -> dict:
 
 def _int_or_text(value: str | None) -> int | str | None:
     """A select's id as the integer the API's ``Id`` field takes (anything else it refuses)."""
-    return int(value) if value is not None and value.isdigit() and len(value) < 11 else value
+    number = whole_number(value, 10)
+    return value if number is None else number
 
 
 def load(schema: ma.Schema, body: dict) -> dict:
@@ -93,10 +95,11 @@ def form_errors(error: ServiceError) -> dict[str, list[str]]:
 def list_filters(args: MultiDict) -> dict:
     """``q``, ``status``, ``stratum`` and ``page`` of the participant list (422 on a bad page)."""
     page = args.get("page", "1").strip() or "1"
-    if not page.isdigit() or len(page) > 9:
+    number = whole_number(page)
+    if number is None:
         raise ServiceError(422, "page must be a whole number", {"page": ["a whole number from 1"]})
     return {"q": args.get("q", ""), "status": args.get("status") or None,
-            "stratum": args.get("stratum") or None, "page": int(page)}
+            "stratum": args.get("stratum") or None, "page": number}
 
 
 def qr_data_uri(link: str) -> str:

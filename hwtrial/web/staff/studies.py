@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from ...api.fields import text_problem
+from ...api.fields import text_problem, whole_number
 from ...auth.policy import COORDINATION, register
 from ...errors import ServiceError
 from ...extensions import get_session
@@ -119,6 +119,7 @@ def _version_arg(name: str, default: int) -> int:
     value = request.args.get(name, "")
     if not value:
         return default
-    if not value.isdigit() or len(value) > 6:
+    number = whole_number(value, 6)
+    if number is None:
         raise ServiceError(400, f"{name} must be a version number", {name: ["not a version number"]})
-    return int(value)
+    return number

@@ -203,20 +203,30 @@ def test_host_python_api_enrols_records_events_and_withdraws(tmp_path):
 
 
 def test_the_hosts_own_sqlite_engine_is_left_alone_unless_asked(tmp_path):
-    def pragmas(app, host_db):
+    def settings(app, host_db):
+        """journal mode, foreign keys and how a transaction begins on the host's engine."""
+        begins = []
         with app.app_context():
-            with host_db.engine.connect() as conn:
+            engine = host_db.engine
+
+            @sa.event.listens_for(engine, "before_cursor_execute")
+            def seen(_conn, _cursor, statement, *_args):
+                if statement.upper().startswith("BEGIN"):
+                    begins.append(statement.upper())
+
+            with engine.begin() as conn:
                 mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-                sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
-            host_db.engine.dispose()
-        return mode, sync
+                keys = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+            sa.event.remove(engine, "before_cursor_execute", seen)
+            engine.dispose()
+        return mode, keys, begins
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     app, host_db = make_host(tmp_path / "a")
     HWTrial(app, db=host_db)
-    assert pragmas(app, host_db) == ("delete", 2)  # SQLite's defaults: untouched
+    assert settings(app, host_db) == ("delete", 0, [])  # SQLite's defaults, the driver's BEGIN
     app, host_db = make_host(tmp_path / "b")
     app.config["HWTRIAL_CONFIGURE_HOST_SQLITE"] = True
     HWTrial(app, db=host_db)
-    assert pragmas(app, host_db) == ("wal", 2)  # synchronous=FULL is 2, as is the default
+    assert settings(app, host_db) == ("wal", 1, ["BEGIN IMMEDIATE"])

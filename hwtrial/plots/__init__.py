@@ -7,6 +7,6 @@ plot without data says so instead of failing: an empty trial is a normal state.
 """
 
 from .charts import ForestRow, forest, grouped_bars, histograms, interval_bars, lines
-from .core import Plot, empty
+from .core import Plot, empty, load_matplotlib
 
-__all__ = ["Plot", "empty", "ForestRow", "forest", "grouped_bars", "histograms", "interval_bars", "lines"]
+__all__ = ["Plot", "empty", "load_matplotlib", "ForestRow", "forest", "grouped_bars", "histograms", "interval_bars", "lines"]

@@ -36,6 +36,21 @@ class Plot:
         return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
 
 
+def load_matplotlib() -> None:
+    """Import matplotlib and every part of it hwtrial draws with (once; later calls cost nothing).
+
+    A caller that turns warnings into errors around a drawing (the report's :func:`_drawn`) calls
+    this first, outside that filter: an import stopped half-way by an escalated warning (matplotlib
+    before 3.11 warns about pyparsing 3.3's camelCase names while it starts) leaves a
+    half-initialised ``matplotlib`` in ``sys.modules``, and every later plot of the process fails
+    (``module 'matplotlib' has no attribute 'rcParams'``).
+    """
+    import matplotlib
+    import matplotlib.backends.backend_svg
+    import matplotlib.dates
+    import matplotlib.figure  # noqa: F401
+
+
 @contextmanager
 def style():
     """matplotlib with hwtrial's settings. Imported here, not at module import: the app (and every

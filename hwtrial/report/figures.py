@@ -6,14 +6,23 @@ is an empty plot that says so; the report still reads.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from hwtrial.plots import Plot, empty, forest, grouped_bars, histograms, interval_bars, lines
+from hwtrial.plots import (
+    Plot,
+    empty,
+    forest,
+    grouped_bars,
+    histograms,
+    interval_bars,
+    lines,
+    load_matplotlib,
+)
 
+from ..strict_warnings import data_warnings_as_errors
 from .consort import Consort
 from .diagram import consort_diagram
 from .tables import adherence_by_arm, adherence_forest, outcome_forest
@@ -49,10 +58,11 @@ class ReportData:
 
 def _drawn(title: str, draw: Callable[[], Plot]) -> Plot:
     """``draw()``, or an empty plot saying why when the drawing library warns or fails on
-    these data (a warning's text is never shown to a reader)."""
+    these data (a warning's text is never shown to a reader). matplotlib is imported before
+    warnings become errors: a warning while it starts is not about these data."""
+    load_matplotlib()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+        with data_warnings_as_errors():
             return draw()
     except (Warning, ValueError, ArithmeticError):
         return empty(title, "This plot cannot be drawn from these data yet.")

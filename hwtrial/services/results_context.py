@@ -9,7 +9,6 @@ applicable; events count only types every arm produces; see results_sections.BLI
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..strict_warnings import data_warnings_as_errors
 from .results_data import StudyTables
 
 POPULATIONS = ("itt", "per_protocol")
@@ -28,7 +28,8 @@ class NotApplicable(Exception):
 
 #: Failures that mean "these data cannot support this model" rather than a bug: too few
 #: rows, singular designs, non-convergence (ConvergenceError is a RuntimeError), and any
-#: warning a fit raises (a perfect-separation or convergence warning flags a wrong number).
+#: warning a fit raises (a perfect-separation or convergence warning flags a wrong number;
+#: a library's deprecation or future warning is not one: see hwtrial.strict_warnings).
 #: IndexError: ``analysis.adherence.design_matrix`` indexes the first level of an empty column.
 NOT_ESTIMABLE = (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError, IndexError,
                  Warning)
@@ -41,8 +42,7 @@ def guarded(build: Callable[..., dict], *args, **kwargs) -> dict:
     ``{"status": "not_applicable", "reason": ...}``.
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+        with data_warnings_as_errors():  # a library's deprecation is not a reason (strict_warnings)
             return {"status": "ok", **build(*args, **kwargs)}
     except NotApplicable as why:
         return {"status": "not_applicable", "reason": str(why)}

@@ -81,3 +81,39 @@ def test_one_arm_is_drawn():
 
 def test_empty_helper_takes_a_message():
     assert empty("Safety", "Nothing to show.").alt == "Safety: Nothing to show."
+
+
+def test_a_warning_while_matplotlib_starts_does_not_cost_the_reports_plots():
+    """The report draws with warnings as errors (a warning about the data gives a placeholder),
+    but a warning while matplotlib itself is imported (matplotlib before 3.11 warns about
+    pyparsing 3.3's camelCase names at start; any warning there) is not about the data: the first
+    plot of a fresh process is drawn, and so are the next ones (an import stopped half-way would
+    break them all)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import importlib.abc, sys, warnings
+from datetime import date
+
+class WarnOnImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.startswith("matplotlib"):
+            warnings.warn(f"{name}: a warning while it starts", UserWarning)
+        return None
+
+assert "matplotlib" not in sys.modules
+sys.meta_path.insert(0, WarnOnImport())
+from hwtrial.plots import lines
+from hwtrial.report.figures import _drawn
+
+for title in ("first", "second"):
+    plot = _drawn(title, lambda: lines(title, {"a": [(date(2026, 3, 2), 1.0), (date(2026, 3, 3), 2.0)]},
+                                       ylabel="n"))
+    print(title, plot.has_data)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["first", "True", "second", "True"]

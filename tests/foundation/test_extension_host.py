@@ -23,7 +23,7 @@ class Client(HostBase):
     name: Mapped[str]
 
 
-def make_host(tmp_path, database_url=None):
+def make_host(tmp_path, database_url=None, **config):
     app = Flask("therapy_host", instance_path=str(tmp_path / "instance"))
     app.config.update(
         SQLALCHEMY_DATABASE_URI=database_url or f"sqlite:///{tmp_path / 'host.sqlite3'}",
@@ -31,6 +31,7 @@ def make_host(tmp_path, database_url=None):
         HWTRIAL_SECRET_KEY="host-secret",
         HWTRIAL_URL_PREFIX="/trials",
         TESTING=True,
+        **config,
     )
     host_db = SQLAlchemy(model_class=HostBase)
     host_db.init_app(app)
@@ -120,13 +121,13 @@ def test_host_autogenerate_leaves_hwtrial_tables_alone_with_the_filter(tmp_path)
         host_db.engine.dispose()
 
 
-def _host_with_participant(tmp_path):
+def _host_with_participant(tmp_path, **config):
     """A host app with hwtrial on its db, the reminder RCT active and one demo participant."""
     from hwtrial.services.enrolment import demo_enrolment
     from hwtrial.services.loading import load_study_from_file
     from tests.conftest import STUDIES, upgrade
 
-    app, host_db = make_host(tmp_path)
+    app, host_db = make_host(tmp_path, **config)
     trials = HWTrial(app, db=host_db)
     with app.app_context():
         host_db.create_all()
@@ -203,20 +204,51 @@ def test_host_python_api_enrols_records_events_and_withdraws(tmp_path):
 
 
 def test_the_hosts_own_sqlite_engine_is_left_alone_unless_asked(tmp_path):
-    def pragmas(app, host_db):
+    def settings(app, host_db):
+        """journal mode, foreign keys and how a transaction begins on the host's engine."""
+        begins = []
         with app.app_context():
-            with host_db.engine.connect() as conn:
+            engine = host_db.engine
+
+            @sa.event.listens_for(engine, "before_cursor_execute")
+            def seen(_conn, _cursor, statement, *_args):
+                if statement.upper().startswith("BEGIN"):
+                    begins.append(statement.upper())
+
+            with engine.begin() as conn:
                 mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-                sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
-            host_db.engine.dispose()
-        return mode, sync
+                keys = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+            sa.event.remove(engine, "before_cursor_execute", seen)
+            engine.dispose()
+        return mode, keys, begins
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     app, host_db = make_host(tmp_path / "a")
     HWTrial(app, db=host_db)
-    assert pragmas(app, host_db) == ("delete", 2)  # SQLite's defaults: untouched
+    assert settings(app, host_db) == ("delete", 0, [])  # SQLite's defaults, the driver's BEGIN
     app, host_db = make_host(tmp_path / "b")
     app.config["HWTRIAL_CONFIGURE_HOST_SQLITE"] = True
     HWTrial(app, db=host_db)
-    assert pragmas(app, host_db) == ("wal", 2)  # synchronous=FULL is 2, as is the default
+    assert settings(app, host_db) == ("wal", 1, ["BEGIN IMMEDIATE"])
+
+
+def test_on_sqlite_the_hosts_flushed_writes_hold_the_lock_hwtrial_needs(tmp_path):
+    """The README's SQLite caveat: hwtrial's own session is a second connection, and SQLite has
+    one writer, so a call made while the host's session holds flushed, uncommitted writes waits
+    for that lock and fails; once the host commits, the same call goes through."""
+    from sqlalchemy.exc import OperationalError
+
+    # sqlite3 waits 5 s for a lock by default; the host's engine (hwtrial's too) waits 0.2 s.
+    options = {"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 0.2}}}
+    app, host_db, trials, key = _host_with_participant(tmp_path, **options)
+    with app.app_context():
+        host_db.session.add(Client(name="Grace"))
+        host_db.session.flush()  # the host's INSERT has taken SQLite's write lock
+        with pytest.raises(OperationalError, match="database is locked"):
+            trials.features_for(key, "demo-participant")
+        host_db.session.commit()
+        assert trials.features_for(key, "demo-participant")  # the lock is free again
+        assert [c.name for c in host_db.session.scalars(sa.select(Client))] == ["Grace"]
+        host_db.session.rollback()
+        host_db.engine.dispose()

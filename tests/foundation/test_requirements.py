@@ -57,3 +57,52 @@ def test_minimum_pins_the_declared_lower_bound(requirement):
     assert name in minimum and Version(minimum[name]) == Version(lower[0]), (
         f"requirements/minimum.txt pins {name}=={minimum.get(name)}, not the lower bound {lower[0]} "
         "declared in pyproject.toml: run requirements/compile.sh")
+
+
+# --- what the code imports is what pyproject.toml declares ----------------------------------
+
+#: Declared for what they do at run time, not for an import: zoneinfo reads tzdata's files.
+RUNTIME_ONLY = {"tzdata"}
+
+
+def imported_distributions() -> dict[str, set[str]]:
+    """``{distribution: {file, ...}}`` for every third-party module the package imports
+    (the code under hwtrial/ and the migrations the wheel ships), wherever in a file."""
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    found: dict[str, set[str]] = {}
+    for path in [*(REPO / "hwtrial").rglob("*.py"), *(REPO / "migrations").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "hwtrial":
+                    continue
+                assert top in owners, f"{path.relative_to(REPO)} imports {top}, which no installed distribution provides"
+                for dist in owners[top]:
+                    found.setdefault(canonicalize_name(dist), set()).add(str(path.relative_to(REPO)))
+    return found
+
+
+def test_every_imported_distribution_is_declared():
+    """A module hwtrial imports comes from a distribution pyproject.toml names (a host that
+    installs hwtrial must not depend on what happens to come along with Flask or flask-smorest)."""
+    names = {canonicalize_name(r.name) for r in declared(extras=True)}
+    missing = {dist: sorted(files) for dist, files in imported_distributions().items() if dist not in names}
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+
+
+def test_every_declared_dependency_is_imported():
+    """No hard dependency that nothing imports (flask-babel once was one)."""
+    imported = set(imported_distributions())
+    unused = [str(r) for r in declared(extras=False)
+              if canonicalize_name(r.name) not in imported | RUNTIME_ONLY]
+    assert not unused, f"declared in pyproject.toml but imported nowhere: {unused}"

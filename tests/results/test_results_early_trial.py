@@ -11,8 +11,10 @@ and its JSON must be strict (no NaN or Infinity). The API and the function behin
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -207,3 +209,22 @@ def test_analyze_text_output_names_comparisons_that_cannot_be_made():
                 "reason": "the reference arm control has no closed homework instances yet"}]}}}
     text = render_table(doc)
     assert "reminders vs control: the reference arm control has no closed homework" in text
+
+
+def test_a_section_that_meets_a_library_deprecation_is_still_ok():
+    """pandas 2.0 beside numpy 1.26 warned 'np.find_common_type is deprecated' inside the MRT
+    section, which was then reported not estimable with numpy's words as the reason."""
+    from hwtrial.services.results_context import guarded
+
+    def section():
+        warnings.warn("np.find_common_type is deprecated", DeprecationWarning, stacklevel=1)
+        return {"result": 1}
+
+    with pytest.warns(DeprecationWarning):
+        assert guarded(section) == {"status": "ok", "result": 1}
+
+    def diverging():
+        np.log(np.array([0.0]))
+        return {"result": 2}
+
+    assert guarded(diverging)["status"] == "not_estimable"

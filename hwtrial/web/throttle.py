@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 from contextlib import contextmanager
 
@@ -24,10 +25,20 @@ from ..errors import ServiceError
 _KEY = "hwtrial.throttle"
 
 
+_CREATE = threading.Lock()
+
+
 def _limiter() -> MovingWindowRateLimiter:
     app = current_app._get_current_object()
     limiter = app.extensions.get(_KEY)
-    if limiter is None:
+    if limiter is not None:
+        return limiter
+    # One limiter per app: threads that arrive together must not each make a memory store
+    # of their own (the counts of all but one would be lost).
+    with _CREATE:
+        limiter = app.extensions.get(_KEY)
+        if limiter is not None:
+            return limiter
         url = app.config["HWTRIAL_RATELIMIT_STORAGE_URL"] or "memory://"
         # The prefix may be set per app (tests keep their keys apart in a shared Redis).
         prefix = app.extensions.get(_KEY + ".prefix", "hwtrial")
@@ -63,6 +74,14 @@ def _ident(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
+def _refuse(limiter: MovingWindowRateLimiter, item, kind: str, value: str):
+    with _storage_guard():
+        reset = limiter.get_window_stats(item, kind, _ident(value)).reset_time
+    g.hwtrial_retry_after = max(1, math.ceil(reset - time.time()))
+    raise ServiceError(429, "too many attempts; please wait and try again",
+                       {"_schema": [f"retry after {g.hwtrial_retry_after} seconds"]})
+
+
 def check(kind: str, limit_key: str, value: str) -> None:
     """429 when ``value`` (an address or account) has used up the ``limit_key`` setting's limit."""
     item = parse(current_app.config[limit_key])
@@ -70,10 +89,24 @@ def check(kind: str, limit_key: str, value: str) -> None:
     with _storage_guard():
         if limiter.test(item, kind, _ident(value)):
             return
-        reset = limiter.get_window_stats(item, kind, _ident(value)).reset_time
-    g.hwtrial_retry_after = max(1, math.ceil(reset - time.time()))
-    raise ServiceError(429, "too many attempts; please wait and try again",
-                       {"_schema": [f"retry after {g.hwtrial_retry_after} seconds"]})
+    _refuse(limiter, item, kind, value)
+
+
+def reserve(kind: str, limit_key: str, value: str) -> None:
+    """Count one attempt now, or 429 if none is left: test and count are one step in the store,
+    so concurrent requests cannot all pass a check made before any of them was counted."""
+    item = parse(current_app.config[limit_key])
+    limiter = _limiter()
+    with _storage_guard():
+        if limiter.hit(item, kind, _ident(value)):
+            return
+    _refuse(limiter, item, kind, value)
+
+
+def clear(kind: str, limit_key: str, value: str) -> None:
+    """Forget ``value``'s counted attempts (an account after its right password)."""
+    with _storage_guard():
+        _limiter().clear(parse(current_app.config[limit_key]), kind, _ident(value))
 
 
 def hit(kind: str, limit_key: str, value: str) -> None:

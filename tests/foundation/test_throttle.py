@@ -42,6 +42,40 @@ def test_failures_lock_the_account_from_any_address(client, make_user):
     assert login(client, "other@test.example", PASSWORD, address="10.0.1.9").status_code == 302
 
 
+def test_parallel_guesses_at_one_account_get_exactly_its_limit(app, make_user):
+    """Eight wrong passwords at once from eight addresses: three are checked, five refused. A
+    check made before any guess was counted would let all eight reach the password hash."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    make_user("coordinator", email="c@test.example", password=PASSWORD)
+    clients, tokens = [], []
+    for i in range(8):
+        clients.append(app.test_client())
+        page = clients[i].get("/login", environ_base={"REMOTE_ADDR": f"10.0.3.{i}"})
+        tokens.append(re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1))
+    start = threading.Barrier(8)
+
+    def guess(i):
+        start.wait()
+        return clients[i].post("/login", environ_base={"REMOTE_ADDR": f"10.0.3.{i}"}, data={
+            "email": "c@test.example", "password": f"wrong-{i}", "csrf_token": tokens[i]}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(guess, range(8)))
+    assert codes == [401] * 3 + [429] * 5
+
+
+def test_the_right_password_forgets_the_accounts_failures(client, make_user):
+    make_user("coordinator", email="c@test.example", password=PASSWORD)
+    for _ in range(2):
+        assert login(client, "c@test.example", "wrong").status_code == 401
+    assert login(client, "c@test.example", PASSWORD).status_code == 302
+    for _ in range(3):  # a fresh count of three
+        assert login(client, "c@test.example", "wrong", address="10.0.0.7").status_code == 401
+    assert_throttled(login(client, "c@test.example", "wrong", address="10.0.0.7"))
+
+
 def test_failures_lock_the_address_across_accounts(client, make_user):
     make_user("coordinator", email="c@test.example", password=PASSWORD)
     for i in range(5):  # unknown emails count like known ones

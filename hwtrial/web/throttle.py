@@ -82,25 +82,24 @@ def _refuse(limiter: MovingWindowRateLimiter, item, kind: str, value: str):
                        {"_schema": [f"retry after {g.hwtrial_retry_after} seconds"]})
 
 
-def check(kind: str, limit_key: str, value: str) -> None:
-    """429 when ``value`` (an address or account) has used up the ``limit_key`` setting's limit."""
+def _gate(kind: str, limit_key: str, value: str, *, count: bool) -> None:
     item = parse(current_app.config[limit_key])
     limiter = _limiter()
     with _storage_guard():
-        if limiter.test(item, kind, _ident(value)):
-            return
-    _refuse(limiter, item, kind, value)
+        allowed = limiter.hit(item, kind, _ident(value)) if count else limiter.test(item, kind, _ident(value))
+    if not allowed:
+        _refuse(limiter, item, kind, value)
+
+
+def check(kind: str, limit_key: str, value: str) -> None:
+    """429 when ``value`` (an address or account) has used up the ``limit_key`` setting's limit."""
+    _gate(kind, limit_key, value, count=False)
 
 
 def reserve(kind: str, limit_key: str, value: str) -> None:
     """Count one attempt now, or 429 if none is left: test and count are one step in the store,
     so concurrent requests cannot all pass a check made before any of them was counted."""
-    item = parse(current_app.config[limit_key])
-    limiter = _limiter()
-    with _storage_guard():
-        if limiter.hit(item, kind, _ident(value)):
-            return
-    _refuse(limiter, item, kind, value)
+    _gate(kind, limit_key, value, count=True)
 
 
 def clear(kind: str, limit_key: str, value: str) -> None:

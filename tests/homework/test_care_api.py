@@ -17,6 +17,15 @@ BASE = "/api/v1/studies/reminder-rct"
 FRAMING_CONSENT = "1"
 
 
+def submit_as_client(browser, iid: int) -> None:
+    """The client consents and submits thought record ``iid`` on the participant pages."""
+    browser.post("/p/consent", data={"csrf_token": csrf(browser, "/p/consent"), "agree": "yes"})
+    form = {"situation": "a", "automatic_thought": "b", "emotion": "c", "intensity": "5",
+            "balanced_thought": "d", "rerated_intensity": "3", "action": "submit"}
+    assert browser.post(f"/p/tasks/{iid}", data={"csrf_token": csrf(browser, f"/p/tasks/{iid}"), **form}
+                        ).status_code == 302
+
+
 def test_therapist_assigns_and_reviews_own_clients_only(app, client, load_study, make_user, bearer, enrol,
                                                         sign_in):
     load_study("reminder-rct")
@@ -37,12 +46,7 @@ def test_therapist_assigns_and_reviews_own_clients_only(app, client, load_study,
     assert [h["id"] for h in client.get(f"{BASE}/homework", headers=bearer(other)).json] == []
     assert iid in [h["id"] for h in client.get(f"{BASE}/homework", headers=bearer(mine)).json]
     # the client does it on the participant pages (open at once)
-    browser = sign_in(pid)
-    browser.post("/p/consent", data={"csrf_token": csrf(browser, "/p/consent"), "agree": "yes"})
-    form = {"situation": "a", "automatic_thought": "b", "emotion": "c", "intensity": "5",
-            "balanced_thought": "d", "rerated_intensity": "3", "action": "submit"}
-    assert browser.post(f"/p/tasks/{iid}", data={"csrf_token": csrf(browser, f"/p/tasks/{iid}"), **form}
-                        ).status_code == 302
+    submit_as_client(sign_in(pid), iid)
     review = {"reviewer_role": "therapist", "answers": {"usefulness": 8, "reflection": "good catch"}}
     assert client.post(f"{BASE}/homework/{iid}/review", json=review, headers=bearer(other)).status_code == 404
     assert client.post(f"{BASE}/homework/{iid}/review", json={**review, "reviewer_role": "x"},
@@ -124,12 +128,7 @@ def test_therapist_review_scale_is_the_same_in_every_arm(app, client, tmp_path, 
         pid = enrol("framing-trial", arm=arm, therapist_id=therapist_id)
         iid = client.post(f"/api/v1/studies/framing-trial/participants/{pid}/homework",
                           json={"template": "thought_record", "due_at": due}, headers=bearer(therapist)).json["id"]
-        browser = sign_in(pid)
-        browser.post("/p/consent", data={"csrf_token": csrf(browser, "/p/consent"), "agree": "yes"})
-        form = {"situation": "a", "automatic_thought": "b", "emotion": "c", "intensity": "5",
-                "balanced_thought": "d", "rerated_intensity": "3", "action": "submit"}
-        assert browser.post(f"/p/tasks/{iid}", data={"csrf_token": csrf(browser, f"/p/tasks/{iid}"), **form}
-                            ).status_code == 302
+        submit_as_client(sign_in(pid), iid)
         answers.append([client.post(f"/api/v1/studies/framing-trial/homework/{iid}/review",
                                     json={"reviewer_role": "therapist", "answers": {"usefulness": value}},
                                     headers=bearer(therapist)).status_code for value in (0, 8, 11)])
